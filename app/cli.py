@@ -1,0 +1,168 @@
+"""The headless command line of DESIGN §4: ``list``, ``run``, ``code``.
+
+Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
+what is allowed; nothing written) · 3 the run failed, crashed or timed out
+(everything it started is gone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import locale
+import os
+import sys
+
+from app.core.params import ParamError, parse_assignments
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_FAILED = 0, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump, no traceback
+        raise ParamError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="procscope", description="See Python's multiprocessing happen.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p_list = sub.add_parser("list", help="lessons and their parameters")
+    p_list.add_argument("--json", action="store_true", help="machine-readable output")
+    p_run = sub.add_parser("run", help="run a lesson headless")
+    p_run.add_argument("lesson")
+    p_run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
+    p_run.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
+    p_run.add_argument("--json", dest="json_out", metavar="FILE|-")
+    p_run.add_argument("--trace", metavar="FILE")
+    p_run.add_argument("--csv", metavar="FILE")
+    p_run.add_argument("--chrome-trace", metavar="FILE")
+    p_run.add_argument("--png", metavar="FILE")
+    p_run.add_argument("--timeout", metavar="S")
+    p_run.add_argument("--lang", choices=("en", "zh"), default=None)
+    p_code = sub.add_parser("code", help="print the runnable script of a lesson")
+    p_code.add_argument("lesson")
+    p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
+    return parser
+
+
+def run_cli(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            return _list(args)
+        if args.command == "run":
+            return _run(args)
+        return _code(args)
+    except ParamError as exc:
+        print(f"procscope: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def gui_unavailable() -> int:
+    print("procscope: the desktop window is not built yet; use a subcommand:", file=sys.stderr)
+    _parser().print_help(sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _list(args) -> int:
+    from app.core.lessons import LESSONS
+
+    if args.json:
+        print(json.dumps([lesson.to_json() for lesson in LESSONS.values()], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for lesson in LESSONS.values():
+        print(f"{lesson.id:<13} {lesson.title_en} — {lesson.title_zh}  ({lesson.section})")
+        for spec in lesson.params:
+            print(f"    {spec.name:<18} default {spec.default!s:<12} {spec.allowed()}")
+    return EXIT_OK
+
+
+def _check_writable(option: str, path: str | None) -> None:
+    if path is None or path == "-":
+        return
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise ParamError(f"{option}: {path!r} is a directory; allowed: a file path in a writable folder")
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise ParamError(f"{option}: cannot write {path!r} (folder missing or not writable); "
+                         "allowed: a file path in a writable folder")
+
+
+def _timeout(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ParamError(f"--timeout: {text!r} is not allowed; allowed: a number of seconds above 0")
+    return value
+
+
+def _run(args) -> int:
+    from app.core.runner import Runner
+
+    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method)
+    timeout = _timeout(args.timeout)
+    for option, unsupported in (("--chrome-trace", args.chrome_trace), ("--png", args.png)):
+        if unsupported:
+            raise ParamError(f"{option}: not available yet in this version; allowed: --json, --trace, --csv")
+    for option, path in (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv)):
+        _check_writable(option, path)
+    trace = runner.run(timeout=timeout)
+    from app.core.summary import build_summary
+
+    summary = build_summary(trace)
+    if args.trace:
+        trace.save(args.trace)
+    if args.csv:
+        trace.to_csv(args.csv)
+    if args.json_out == "-":
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        if args.json_out:
+            _write_json(args.json_out, summary)
+        _print_human(trace, summary, args.lang or _default_lang())
+    return EXIT_OK if summary["status"] == "done" else EXIT_FAILED
+
+
+def _write_json(path: str, data: dict) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, indent=2)
+    os.replace(tmp, path)
+
+
+def _default_lang() -> str:
+    name = os.environ.get("LANG") or os.environ.get("LC_ALL") or (locale.getlocale()[0] or "")
+    return "zh" if name.lower().startswith("zh") else "en"
+
+
+def _print_human(trace, summary: dict, lang: str) -> None:
+    from app.core import events as ev
+
+    names = {p["index"]: p["name"] for p in summary["processes"]}
+    for _t, index, _kind, text in sorted(trace.texts_of(ev.PRINT), key=lambda t: t[0]):
+        print(f"[{names.get(index, 'parent') if index >= 0 else 'parent'}] {text}")
+    result = summary["result"]
+    print()
+    print(f"{summary['lesson']} · {summary['start_method']} · {summary['status']} · {summary['duration_s']:.2f} s")
+    for proc in summary["processes"]:
+        print(f"  {proc['name']:<18} pid {proc['pid']!s:<8} {proc['role']:<8} exit {proc['exitcode']!s:<5} "
+              f"{proc['ended']}")
+        for error in proc["errors"]:
+            print("    " + error.strip().replace("\n", "\n    "))
+    for error in summary["errors"]:
+        print("  parent: " + error.strip().replace("\n", "\n    "))
+    print()
+    print(result.get("explanation", {}).get(lang, ""))
+
+
+def _code(args) -> int:
+    from app.core.lessons import get_lesson
+
+    get_lesson(args.lesson)
+    parse_assignments(args.assignments)
+    print("procscope: code: not available yet in this version", file=sys.stderr)
+    return EXIT_FAILED

@@ -1,0 +1,117 @@
+"""The event record and the process states (DESIGN §3).
+
+This is the only thing that crosses process boundaries. A worker buffers
+records ``(t_ns, process_index, kind, a, b)`` as native int64 and sends them
+in batches with ``Connection.send_bytes``; text events (prints, results,
+errors, hello) travel as JSON in separate messages. Every message starts with
+one int64 tag so the receiver knows which it got.
+
+Imported by workers: standard library only (no numpy, no Qt).
+"""
+
+from __future__ import annotations
+
+import struct
+
+RECORD_FIELDS = 5  # t_ns, process_index, kind, a, b
+TAG_RECORDS = 1
+TAG_TEXT = 2
+TEXT_TAG_BYTES = struct.pack("q", TAG_TEXT)
+TAG_SIZE = len(TEXT_TAG_BYTES)
+
+# --- numeric kinds -----------------------------------------------------------
+STATE = 0  # a = state code, b = detail (task number + 1, lock id + 1, ...; 0 = none)
+VALUE = 1  # a = value slot, b = integer value
+VALUE_F = 2  # a = value slot, b = IEEE-754 bits of a float value
+TASK = 3  # a = task number, b = TASK_START / TASK_END
+EXIT = 4  # parent-side: a = exit code (or EXIT_UNKNOWN), b = 1 if crashed
+SAMPLE = 5  # parent-side: a = CPU % × 100, b = resident bytes
+LOCK = 6  # a = LOCK_REQUEST / LOCK_ACQUIRED / LOCK_RELEASED, b = lock id
+
+# --- text kinds (carried as JSON) --------------------------------------------
+PRINT = 10  # text a process printed
+RESULT = 11  # a JSON object the lesson's summary reads
+ERROR = 12  # traceback text of an exception that ended a process
+HELLO = 13  # first sign of life: name, pid, ppid, role, main module
+META = 14  # parent-side facts: requested start, role, pid, name
+
+TASK_START = 0
+TASK_END = 1
+LOCK_REQUEST = 0
+LOCK_ACQUIRED = 1
+LOCK_RELEASED = 2
+EXIT_UNKNOWN = -(2**31)  # the exit code could not be read
+
+PARENT_INDEX = -1  # events about the run itself, recorded by the parent
+
+KIND_NAMES = {
+    STATE: "state",
+    VALUE: "value",
+    VALUE_F: "value",
+    TASK: "task",
+    EXIT: "exit",
+    SAMPLE: "sample",
+    LOCK: "lock",
+    PRINT: "print",
+    RESULT: "result",
+    ERROR: "error",
+    HELLO: "hello",
+    META: "meta",
+}
+
+# --- states -------------------------------------------------------------------
+STARTING = 0
+WORKING = 1
+WAITING = 2  # lock, semaphore, condition, event, barrier
+HOLDING = 3  # holding a lock
+BLOCKED = 4  # blocked on a queue
+SLEEPING = 5  # sleeping / simulated I/O
+IDLE = 6  # idle in a pool (or a server waiting for requests)
+DONE = 7
+CRASHED = 8
+
+STATE_NAMES = (
+    "starting",
+    "working",
+    "waiting",
+    "holding",
+    "blocked",
+    "sleeping",
+    "idle",
+    "done",
+    "crashed",
+)
+
+# Okabe–Ito, colour-blind safe; the same in lanes, legends and exports.
+STATE_COLORS = {
+    "starting": "#999999",
+    "working": "#0072B2",
+    "waiting": "#E69F00",
+    "holding": "#D55E00",
+    "blocked": "#CC79A7",
+    "sleeping": "#56B4E9",
+    "idle": "#DDDDDD",
+    "done": "#FFFFFF",
+    "crashed": "#000000",
+}
+
+STATE_LABELS = {
+    "starting": {"en": "starting", "zh": "启动中"},
+    "working": {"en": "working", "zh": "工作中"},
+    "waiting": {"en": "waiting", "zh": "等待"},
+    "holding": {"en": "holding a lock", "zh": "持有锁"},
+    "blocked": {"en": "blocked on a queue", "zh": "队列阻塞"},
+    "sleeping": {"en": "sleeping / I/O", "zh": "休眠/I/O"},
+    "idle": {"en": "idle", "zh": "空闲"},
+    "done": {"en": "done", "zh": "完成"},
+    "crashed": {"en": "crashed", "zh": "崩溃"},
+}
+
+
+def float_to_bits(value: float) -> int:
+    """The int64 that carries a float value in a record's ``b`` field."""
+    return struct.unpack("q", struct.pack("d", value))[0]
+
+
+def bits_to_float(bits: int) -> float:
+    return struct.unpack("d", struct.pack("q", bits))[0]

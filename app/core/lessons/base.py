@@ -1,0 +1,58 @@
+"""What every lesson is: parameters, parent-side orchestration, a summary.
+
+A lesson's worker functions live at module top level (picklable under spawn)
+and take the worker's ``Probe`` first. ``run`` is the parent's side, written
+like the tutorial but with the runner's stop-aware helpers (``rc.join``,
+``rc.wait``, ...). ``summarize`` reads only the trace, so a replayed file
+gives the same result as the live run.
+
+Imported by workers: no numpy, no Qt, no runner.
+"""
+
+from __future__ import annotations
+
+from app.core.params import TEMPO, ParamError, ParamSpec
+
+
+class Lesson:
+    id: str = ""
+    section: str = ""  # the tutorial's section heading
+    title_en: str = ""
+    title_zh: str = ""
+    summary_en: str = ""
+    summary_zh: str = ""
+    specs: tuple[ParamSpec, ...] = ()
+
+    @property
+    def params(self) -> list[ParamSpec]:
+        return [*self.specs, TEMPO]
+
+    def check(self, values: dict) -> None:
+        """Reject combinations of valid values that make no sense together."""
+
+    def value_slots(self, values: dict) -> list[dict]:
+        """The shared values this run plots: ``{"name", "expected"}`` per slot."""
+        return []
+
+    def run(self, rc, values: dict) -> None:  # pragma: no cover - every lesson defines it
+        raise NotImplementedError
+
+    def summarize(self, trace) -> dict:  # pragma: no cover - every lesson defines it
+        raise NotImplementedError
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "title": {"en": self.title_en, "zh": self.title_zh},
+            "summary": {"en": self.summary_en, "zh": self.summary_zh},
+            "params": [spec.to_json() for spec in self.params],
+        }
+
+
+def incompatible(name: str, value, other: str, other_value, allowed: str) -> ParamError:
+    return ParamError(f"{name}: {value!r} does not work with {other}={other_value}; allowed: {allowed}")
+
+
+def explain(en: str, zh: str) -> dict:
+    return {"en": en, "zh": zh}

@@ -1,0 +1,88 @@
+"""Lesson ``basics`` (tutorial: 多进程): N processes start and say who they are.
+
+Result keys: ``names``, ``pids``, ``ppids``, ``main_modules``, ``all_ppid_is_parent``,
+``start_order`` (indexes in the order the parent started them), ``run_order``
+(in the order they first ran), ``explanation``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from app.core.lessons.base import Lesson, explain
+from app.core.params import workers
+
+
+def foo(probe, i: int) -> None:
+    """The tutorial's ``foo``: print who I am and what my ``__main__`` is."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    print("这里是 ", multiprocessing.current_process().name)
+    print("模块名称:", getattr(main, "__name__", None))
+    print("父进程 id:", os.getppid())
+    print("当前子进程 id:", os.getpid())
+    print("------------------------")
+
+
+class Basics(Lesson):
+    id = "basics"
+    section = "多进程"
+    title_en = "Starting processes"
+    title_zh = "启动多个进程"
+    summary_en = "Start N processes; each reports its name, pid, parent pid and what its __main__ is."
+    summary_zh = "启动 N 个进程；每个进程报告自己的名字、pid、父进程 pid 以及它的 __main__ 模块。"
+    specs = (workers(5),)
+
+    def run(self, rc, values):
+        processes = [rc.start(foo, (i,)) for i in range(values["workers"])]
+        rc.join(*processes)
+
+    def summarize(self, trace):
+        procs = [p for p in trace.processes().values() if p.role == "worker"]
+        parent = trace.meta.get("parent_pid")
+        run_order = [p.index for p in sorted(procs, key=lambda p: p.first_ns or 0)]
+        mains = [p.main_module for p in procs]
+        all_parent = all(p.ppid == parent for p in procs)
+        method = trace.meta.get("start_method")
+        if "__mp_main__" in mains:
+            why_en = ("Under spawn each child re-imported the parent's main script as __mp_main__, as in the "
+                      "tutorial; that is why the `if __name__ == '__main__':` guard must protect the code "
+                      "that starts processes.")
+            why_zh = ("在 spawn 方式下，子进程把父进程的主脚本重新导入为 __mp_main__（与教程一致）；"
+                      "所以启动进程的代码必须放在 `if __name__ == '__main__':` 之下。")
+        elif method == "spawn":
+            why_en = ("Under spawn the children started a fresh interpreter; the parent was run as a module "
+                      "(python -m ...), and CPython does not re-import such a __main__ "
+                      "(multiprocessing/spawn.py), so the children's __main__ is their own. Run the same "
+                      "code as a script (see the generated code) to see __mp_main__ as in the tutorial.")
+            why_zh = ("在 spawn 方式下，子进程启动了全新的解释器；父进程是以模块方式（python -m ...）运行的，"
+                      "CPython 不会重新导入这样的 __main__（见 multiprocessing/spawn.py），所以子进程的 __main__ "
+                      "是它自己的。把同样的代码作为脚本运行（见生成的代码），就能看到教程中的 __mp_main__。")
+        else:
+            why_en = (f"Under {method} each child is a copy of the parent, so its __main__ is the parent's "
+                      "(__main__), nothing is re-imported.")
+            why_zh = f"在 {method} 方式下，子进程是父进程的副本，__main__ 就是父进程的 __main__，不会重新导入。"
+        order_en = ("They ran in a different order than they were started: the OS schedules processes."
+                    if run_order != sorted(run_order) else
+                    "This time they ran in the order they were started; that is not guaranteed.")
+        order_zh = ("它们实际运行的顺序与启动顺序不同：进程由操作系统调度。"
+                    if run_order != sorted(run_order) else "这一次它们按启动顺序运行；但这并不保证。")
+        parent_en = ("Every child's parent pid is the app's pid." if all_parent else
+                     "Not every child's parent is the app: under forkserver the fork server is their parent.")
+        parent_zh = ("每个子进程的父进程 id 都是本程序的 pid。" if all_parent else
+                     "并非每个子进程的父进程都是本程序：在 forkserver 方式下，它们的父进程是 fork server。")
+        return {
+            "names": [p.name for p in procs],
+            "pids": [p.pid for p in procs],
+            "ppids": [p.ppid for p in procs],
+            "main_modules": mains,
+            "all_ppid_is_parent": all_parent,
+            "start_order": [p.index for p in sorted(procs, key=lambda p: p.requested_ns or 0)],
+            "run_order": run_order,
+            "explanation": explain(" ".join([parent_en, why_en, order_en]), "".join([parent_zh, why_zh, order_zh])),
+        }
+
+
+LESSON = Basics()

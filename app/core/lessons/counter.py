@@ -1,0 +1,251 @@
+"""Lesson ``counter`` (tutorial 2. 进程锁): the race on one shared counter.
+
+N workers each do read → hold → write ``increments`` times. The sharing
+strategy decides whether they touch one counter at all; the lock decides
+whether the read and the write are one step.
+
+Result keys: ``sharing``, ``lock``, ``expected``, ``actual``, ``lost_updates``,
+``parent_sees``, ``worker_views`` (per worker, each ``[read, wrote]``),
+``explanation``.
+"""
+
+from __future__ import annotations
+
+import struct
+from multiprocessing import shared_memory
+
+from app.core import events as ev
+from app.core.lessons.base import Lesson, explain, incompatible
+from app.core.params import ParamSpec, workers
+
+SHARINGS = ("global", "value", "array", "manager", "queue", "shared_memory")
+LOCKS = ("none", "lock", "rlock", "semaphore", "get_lock")
+
+counter = 10  # the "global" strategy: a module-level variable, one copy per process
+
+
+class _Shared:
+    """Read and write the counter, whatever holds it (picklable for spawn)."""
+
+    def __init__(self, sharing: str, obj=None, shm_name: str | None = None):
+        self.sharing = sharing
+        self.obj = obj
+        self.shm_name = shm_name
+        self._shm = None
+
+    def open(self):
+        if self.sharing == "shared_memory":
+            self._shm = shared_memory.SharedMemory(name=self.shm_name)
+        return self
+
+    def close(self):
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
+
+    def read(self, probe) -> int:
+        global counter
+        kind = self.sharing
+        if kind == "global":
+            return counter
+        if kind in ("value", "manager"):
+            return self.obj.value
+        if kind == "array":
+            return self.obj[0]
+        if kind == "shared_memory":
+            return struct.unpack_from("q", self._shm.buf, 0)[0]
+        probe.block(ev.BLOCKED)  # queue: taking the token blocks until it is there
+        value = self.obj.get()
+        return value
+
+    def write(self, value: int) -> None:
+        global counter
+        kind = self.sharing
+        if kind == "global":
+            counter = value
+        elif kind in ("value", "manager"):
+            self.obj.value = value
+        elif kind == "array":
+            self.obj[0] = value
+        elif kind == "shared_memory":
+            struct.pack_into("q", self._shm.buf, 0, value)
+        else:
+            self.obj.put(value)
+
+    def __getstate__(self):
+        return {"sharing": self.sharing, "obj": self.obj, "shm_name": self.shm_name, "_shm": None}
+
+
+def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_s: float) -> None:
+    """The tutorial's ``func``: read, hold, write, print ``say hi``."""
+    shared.open()
+    views = []
+    try:
+        for _ in range(increments):
+            if lock is not None:
+                with probe.holding(lock):
+                    views.append(_update(probe, shared, step, hold_s, locked=True))
+            else:
+                views.append(_update(probe, shared, step, hold_s, locked=False))
+    finally:
+        shared.close()
+    probe.result({"worker": i, "views": views})
+
+
+def _update(probe, shared, step, hold_s, locked):
+    read = shared.read(probe)
+    probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)
+    probe.sleep(hold_s, code=None if locked else ev.SLEEPING)
+    wrote = read + step
+    shared.write(wrote)
+    probe.value(0, wrote)
+    if not locked:
+        probe.state(ev.WORKING)
+    print("say hi", wrote)
+    return [read, wrote]
+
+
+class Counter(Lesson):
+    id = "counter"
+    section = "2. 进程锁"
+    title_en = "Locks and the race on a counter"
+    title_zh = "进程锁与计数器竞争"
+    summary_en = "N workers read, hold and write one counter; without a lock updates are lost."
+    summary_zh = "N 个进程读取、停顿、写回同一个计数器；不加锁就会丢失更新。"
+    specs = (
+        workers(10),
+        ParamSpec("sharing", "choice", "array", "Sharing", "共享方式", choices=SHARINGS,
+                  help_en="global: a module variable (not shared); value/array: shared ctypes; manager: a "
+                          "Manager().Value; queue: message passing; shared_memory: a SharedMemory block.",
+                  help_zh="global：模块变量（不共享）；value/array：共享 ctypes；manager：Manager().Value；"
+                          "queue：消息传递；shared_memory：SharedMemory 共享内存块。"),
+        ParamSpec("lock", "choice", "rlock", "Lock", "锁", choices=LOCKS,
+                  help_en="get_lock is the lock built into a Value or Array.",
+                  help_zh="get_lock 是 Value 或 Array 自带的锁。"),
+        ParamSpec("start_value", "int", 10, "Start value", "初始值", -1000000, 1000000),
+        ParamSpec("step", "int", -1, "Step", "每次加上", -1000, 1000),
+        ParamSpec("increments", "int", 1, "Updates per worker", "每个进程更新次数", 1, 10000),
+        ParamSpec("hold_s", "float", 1.0, "Hold time (s)", "读写之间的时间（秒）", 0.0, 60.0,
+                  help_en="Time between reading and writing the counter (the tutorial's time.sleep(1)).",
+                  help_zh="读取与写回之间的时间（即教程中的 time.sleep(1)）。"),
+    )
+
+    def check(self, values):
+        if values["lock"] == "get_lock" and values["sharing"] not in ("value", "array"):
+            raise incompatible("lock", "get_lock", "sharing", values["sharing"],
+                               "get_lock with sharing value or array; another lock for this sharing")
+
+    def value_slots(self, values):
+        expected = values["start_value"] + values["workers"] * values["increments"] * values["step"]
+        return [{"name": "counter", "initial": values["start_value"], "step": values["step"], "expected": expected}]
+
+    def run(self, rc, values):
+        global counter
+        sharing, start = values["sharing"], values["start_value"]
+        shm = None
+        if sharing == "global":
+            counter = start  # the parent's copy; spawn children re-import the module and see its default
+            shared = _Shared("global")
+        elif sharing == "value":
+            shared = _Shared("value", rc.ctx.Value("i", start))
+        elif sharing == "array":
+            array = rc.ctx.Array("i", 1)
+            array[0] = start
+            shared = _Shared("array", array)
+        elif sharing == "manager":
+            shared = _Shared("manager", rc.manager().Value("i", start))
+        elif sharing == "queue":
+            q = rc.ctx.Queue()
+            q.put(start)
+            shared = _Shared("queue", q)
+        else:
+            shm = shared_memory.SharedMemory(create=True, size=8)
+            struct.pack_into("q", shm.buf, 0, start)
+            shared = _Shared("shared_memory", shm_name=shm.name)
+        lock = {"none": None, "lock": rc.ctx.Lock, "rlock": rc.ctx.RLock,
+                "semaphore": lambda: rc.ctx.Semaphore(1), "get_lock": lambda: shared.obj.get_lock()}
+        lock = lock[values["lock"]]() if values["lock"] != "none" else None
+        try:
+            args = (shared, lock, values["increments"], values["step"], values["hold_s"])
+            processes = [rc.start(func, (i, *args)) for i in range(values["workers"])]
+            rc.join(*processes)
+            if sharing == "queue":
+                parent_sees = rc.get(shared.obj)
+            elif sharing == "shared_memory":
+                parent_sees = struct.unpack_from("q", shm.buf, 0)[0]
+            else:
+                parent_sees = shared.read(None)
+            rc.print("parent sees", parent_sees)
+            rc.result({"parent_sees": parent_sees})
+        finally:
+            if shm is not None:
+                shm.close()
+                shm.unlink()
+            if sharing == "global":
+                counter = 10
+
+    def summarize(self, trace):
+        p = trace.meta["params"]
+        n, inc, step, start = p["workers"], p["increments"], p["step"], p["start_value"]
+        sharing, lock = p["sharing"], p["lock"]
+        expected = start + n * inc * step
+        parent = trace.results(-1)
+        actual = parent[0]["parent_sees"] if parent else None
+        lost = None
+        if actual is not None:
+            lost = round((expected - actual) / step) if step else 0
+        views = sorted(({"worker": r["worker"], "views": r["views"]} for r in trace.results() if "views" in r),
+                       key=lambda r: r["worker"])
+        en, zh = _explain(sharing, lock, expected, actual, lost, views, start, trace.meta.get("start_method"))
+        return {
+            "sharing": sharing,
+            "lock": lock,
+            "expected": expected,
+            "actual": actual,
+            "lost_updates": lost,
+            "parent_sees": actual,
+            "worker_views": views,
+            "explanation": explain(en, zh),
+        }
+
+
+def _explain(sharing, lock, expected, actual, lost, views, start, method):
+    head_en = f"Expected {expected}, the parent sees {actual}"
+    head_zh = f"应为 {expected}，父进程看到 {actual}"
+    if sharing == "global":
+        reads = sorted({v[0] for w in views for v in w["views"][:1]})
+        return (
+            f"{head_en}: a global variable is not shared. Each worker changed its own copy (first reads: {reads}); "
+            "the parent's copy never changed. Under spawn a child re-imports the module and starts from the "
+            "module's own value, not the parent's; under fork it starts from a copy of the parent's.",
+            f"{head_zh}：全局变量不会被共享。每个进程修改的是自己的副本（首次读到：{reads}），父进程的副本从未改变。"
+            "spawn 方式下子进程重新导入模块，从模块自身的值开始；fork 方式下从父进程的副本开始。",
+        )
+    if sharing == "queue":
+        return (
+            f"{head_en}; {lost or 0} update(s) lost. Message passing: the counter is a token in a queue, and a "
+            "worker that takes it holds the only copy until it puts the new value back, so no update can be "
+            "lost even without a lock — the queue itself serialises the workers.",
+            f"{head_zh}；丢失 {lost or 0} 次更新。消息传递：计数器是队列里的一个令牌，取走它的进程持有唯一的副本，"
+            "直到放回新值为止，所以即使不加锁也不会丢失更新——队列本身让进程依次执行。",
+        )
+    if lock == "none":
+        if lost:
+            return (
+                f"{head_en}: {lost} update(s) lost. Without a lock several workers read the same value during the "
+                "hold time and each wrote back read + step, overwriting one another.",
+                f"{head_zh}：丢失了 {lost} 次更新。没有锁时，几个进程在停顿期间读到同一个值，各自写回 读取值+步长，互相覆盖。",
+            )
+        return (
+            f"{head_en}: none lost this time, but only by luck of timing; raise hold_s or workers to see the race.",
+            f"{head_zh}：这次没有丢失，只是时序上的运气；加大 hold_s 或进程数就能看到竞争。",
+        )
+    return (
+        f"{head_en}; {lost or 0} update(s) lost. The {lock} makes read–hold–write one step: workers wait for it "
+        "(orange on their lanes) and the counter moves one step at a time, at the cost of running one by one.",
+        f"{head_zh}；丢失 {lost or 0} 次更新。{lock} 让“读-停顿-写”成为一个整体：进程排队等待（泳道上的橙色），"
+        "计数器一步一步变化，代价是进程只能逐个执行。",
+    )
+
+
+LESSON = Counter()

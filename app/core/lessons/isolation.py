@@ -1,0 +1,58 @@
+"""Lesson ``isolation`` (tutorial 1. 进程间的数据共享): a global list is not shared.
+
+Result keys: ``parent_list`` (the parent's list after every child joined),
+``child_lists`` and ``child_list_ids`` (each child's own list and ``id()``),
+``explanation``.
+"""
+
+from __future__ import annotations
+
+from app.core.lessons.base import Lesson, explain
+from app.core.params import workers
+
+lis: list = []  # the tutorial's module-level list; every process has its own
+
+
+def foo(probe, i: int) -> None:
+    lis.append(i)
+    print("This is Process ", i, " and lis is ", lis, " and lis.address is  ", id(lis))
+    probe.result({"i": i, "list": list(lis), "id": id(lis)})
+
+
+class Isolation(Lesson):
+    id = "isolation"
+    section = "1. 进程间的数据共享"
+    title_en = "Processes do not share globals"
+    title_zh = "进程之间不共享全局变量"
+    summary_en = "Each child appends to a module-level list; the parent's list stays empty."
+    summary_zh = "每个子进程向模块级列表追加元素；父进程的列表始终为空。"
+    specs = (workers(5),)
+
+    def run(self, rc, values):
+        processes = [rc.start(foo, (i,)) for i in range(values["workers"])]
+        rc.join(*processes)
+        rc.print("The end of list_1:", lis)
+        rc.result({"parent_list": list(lis)})
+
+    def summarize(self, trace):
+        parent = trace.results(-1)
+        children = sorted((r for r in trace.results() if "i" in r), key=lambda r: r["i"])
+        ids = [c["id"] for c in children]
+        same_id = len(set(ids)) == 1 and len(ids) > 1
+        en = ("The parent's list is still empty: each child appended to its own copy of the module's list. "
+              + ("All children report the same id(), because a forked copy keeps the parent's addresses — the "
+                 "same address in different processes is still different memory."
+                 if same_id else "The children's ids differ or repeat by chance: each is an address in its "
+                 "own process, not a shared object."))
+        zh = ("父进程的列表仍然为空：每个子进程追加的是它自己那一份模块级列表。"
+              + ("所有子进程报告的 id() 相同，因为 fork 出的副本保留了父进程的地址——不同进程中的同一地址仍是不同的内存。"
+                 if same_id else "子进程的 id() 各不相同或偶尔相同：它只是各自进程中的地址，并不是共享对象。"))
+        return {
+            "parent_list": parent[0]["parent_list"] if parent else None,
+            "child_lists": [c["list"] for c in children],
+            "child_list_ids": ids,
+            "explanation": explain(en, zh),
+        }
+
+
+LESSON = Isolation()

@@ -1,0 +1,89 @@
+"""Lesson ``queue_relay`` (tutorial 1.3 queues.Queue): a token relayed through one queue.
+
+Result keys: ``chain`` (in the order the gets happened: ``worker``, ``got``,
+``put``), ``chain_intact`` (each step got what the previous one put),
+``left_in_queue``, ``explanation``.
+"""
+
+from __future__ import annotations
+
+import time
+from multiprocessing import queues
+
+from app.core import events as ev
+from app.core.lessons.base import Lesson, explain
+from app.core.params import ParamSpec, workers
+
+
+def func(probe, i: int, q) -> None:
+    """The tutorial's ``func``: take the token, say so, put our own number back."""
+    probe.block(ev.BLOCKED)
+    ret = q.get()
+    got_ns = time.perf_counter_ns()
+    probe.state(ev.WORKING)
+    print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
+    probe.block(ev.BLOCKED)
+    q.put(i)
+    probe.state(ev.WORKING)
+    _depth(probe, q)
+    probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns})
+
+
+def _depth(probe, q) -> None:
+    try:
+        probe.value(0, q.qsize())
+    except NotImplementedError:  # macOS has no sem_getvalue
+        pass
+
+
+class QueueRelay(Lesson):
+    id = "queue_relay"
+    section = "1.3 使用 queues 的 Queue 类共享数据"
+    title_en = "Passing a token through a Queue"
+    title_zh = "用 Queue 传递数据"
+    summary_en = "One queue, one token: each process takes what the previous one put, then puts its own number."
+    summary_zh = "一个队列、一个令牌：每个进程取出上一个进程放入的值，再放入自己的编号。"
+    specs = (
+        workers(10),
+        ParamSpec("maxsize", "int", 20, "Queue maxsize", "队列容量", 1, 10000),
+    )
+
+    def value_slots(self, values):
+        return [{"name": "queue depth", "expected": 1}]
+
+    def run(self, rc, values):
+        q = queues.Queue(values["maxsize"], ctx=rc.ctx)
+        q.put(0)
+        processes = [rc.start(func, (i, q)) for i in range(values["workers"])]
+        rc.join(*processes)
+        left = [rc.get(q)]
+        while True:
+            try:
+                left.append(q.get_nowait())
+            except Exception:  # noqa: BLE001 - queue.Empty: nothing more is left
+                break
+        rc.result({"left_in_queue": left})
+
+    def summarize(self, trace):
+        chain = sorted((r for r in trace.results() if "got" in r), key=lambda r: r["got_ns"])
+        intact = bool(chain) and chain[0]["got"] == 0 and all(
+            b["got"] == a["put"] for a, b in zip(chain, chain[1:], strict=False)
+        )
+        final = trace.results(-1)
+        left = final[0]["left_in_queue"] if final else None
+        en = ("Each process blocked on q.get() until the token arrived, then put its own number: "
+              + ("every step got exactly what the previous one put. " if intact else "the chain is broken. ")
+              + "Who goes next is decided by the OS, not by the start order; the queue carries data between "
+              f"processes safely. Left in the queue: {left}.")
+        zh = ("每个进程都阻塞在 q.get() 上，直到令牌到来，然后放入自己的编号："
+              + ("每一步拿到的正是上一步放入的值。" if intact else "链条断了。")
+              + f"谁先拿到由操作系统决定，而不是启动顺序；队列能在进程之间安全地传递数据。队列中剩余：{left}。")
+        return {
+            "chain": [{"worker": r["worker"], "got": r["got"], "put": r["put"]} for r in chain],
+            "chain_intact": intact,
+            "left_in_queue": left,
+            "explanation": explain(en, zh),
+        }
+
+
+LESSON = QueueRelay()

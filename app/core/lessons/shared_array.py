@@ -1,0 +1,159 @@
+"""Lesson ``shared_array`` (tutorial 1.1 Array): workers add to element 0 of an ``Array``.
+
+Result keys: ``typecode``, ``ctype``, ``expected`` (the final element 0 as the
+C type stores it), ``expected_unbounded`` (the arithmetic answer), ``overflowed``,
+``actual``, ``array`` (the whole array after the join), ``lost_updates``,
+``explanation``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from app.core.lessons.base import Lesson, explain
+from app.core.params import ParamSpec, workers
+
+TYPECODES = {
+    "c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
+    "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "f": "c_float", "d": "c_double",
+}
+_CHAR_RANGE = {"c": 256, "u": 0x10000}  # code points wrap like the C type would
+
+
+def to_number(typecode: str, item):
+    """An element as a plain number (chars by code point)."""
+    if typecode == "c":
+        return item[0]
+    if typecode == "u":
+        return ord(item)
+    return item
+
+
+def to_item(typecode: str, number):
+    """A number as the element the C type stores (wrapping as C does)."""
+    if typecode == "c":
+        return bytes([int(number) % 256])
+    if typecode == "u":
+        return chr(int(number) % 0x10000)
+    if typecode in "fd":
+        return getattr(ctypes, TYPECODES[typecode])(number).value
+    return getattr(ctypes, TYPECODES[typecode])(int(number)).value
+
+
+def func(probe, i: int, temp, lock, typecode: str, add, hold_s: float) -> None:
+    """The tutorial's worker: ``temp[0] += 100`` and print the element."""
+    if lock is not None:
+        with probe.holding(lock):
+            _add(probe, i, temp, typecode, add, hold_s)
+    else:
+        _add(probe, i, temp, typecode, add, hold_s)
+
+
+def _add(probe, i, temp, typecode, add, hold_s):
+    read = to_number(typecode, temp[0])
+    if hold_s:
+        probe.sleep(hold_s, code=None)
+    temp[0] = to_item(typecode, read + add)
+    wrote = to_number(typecode, temp[0])
+    probe.value(0, wrote)
+    print("进程%s " % i, " 修改数组第一个元素后----->", temp[0])
+    probe.result({"i": i, "read": read, "wrote": wrote})
+
+
+class SharedArray(Lesson):
+    id = "shared_array"
+    section = "1.1 使用 Array 共享数据"
+    title_en = "Sharing an Array"
+    title_zh = "用 Array 共享数据"
+    summary_en = "Every worker adds to element 0 of a shared Array; the typecode decides the C type."
+    summary_zh = "每个工作进程给共享 Array 的第 0 个元素加一个数；typecode 决定 C 类型。"
+    specs = (
+        workers(10),
+        ParamSpec("typecode", "choice", "i", "Typecode", "类型码", choices=tuple(TYPECODES),
+                  help_en="'i' is ctypes.c_int; 'b' is a signed byte that wraps at 127.",
+                  help_zh="'i' 即 ctypes.c_int；'b' 是有符号字节，超过 127 会回绕。"),
+        ParamSpec("size", "int", 4, "Array size", "数组大小", 1, 1000),
+        ParamSpec("initial", "int", 1, "Initial element 0", "第 0 个元素初值", -1000000, 1000000,
+                  help_en="The array starts as initial, initial+1, …", help_zh="数组初值为 initial, initial+1, …"),
+        ParamSpec("add", "int", 100, "Added by each worker", "每个进程加上", -1000000, 1000000),
+        ParamSpec("lock", "choice", "none", "Lock", "锁", choices=("none", "get_lock", "lock"),
+                  help_en="none as in the tutorial; get_lock: the Array's own lock; lock: a separate Lock().",
+                  help_zh="none 与教程相同；get_lock：Array 自带的锁；lock：单独的 Lock()。"),
+        ParamSpec("hold_s", "float", 0.0, "Time between read and write (s)", "读写之间的时间（秒）", 0.0, 60.0,
+                  help_en="0 as in the tutorial; more makes the race visible.",
+                  help_zh="教程中为 0；加大它会让竞争更明显。"),
+    )
+
+    def value_slots(self, values):
+        final = values["initial"] + values["workers"] * values["add"]
+        return [{"name": "array[0]", "initial": values["initial"], "step": values["add"],
+                 "expected": to_number(values["typecode"], to_item(values["typecode"], final))}]
+
+    def run(self, rc, values):
+        typecode = values["typecode"]
+        temp = rc.ctx.Array(typecode, values["size"])
+        for k in range(values["size"]):
+            temp[k] = to_item(typecode, values["initial"] + k)
+        lock = {"none": None, "get_lock": temp.get_lock(), "lock": rc.ctx.Lock()}[values["lock"]]
+        processes = [
+            rc.start(func, (i, temp, lock, typecode, values["add"], values["hold_s"]))
+            for i in range(values["workers"])
+        ]
+        rc.join(*processes)
+        rc.result({"array": [to_number(typecode, x) for x in temp[:]]})
+
+    def summarize(self, trace):
+        p = trace.meta["params"]
+        typecode, n, add, initial = p["typecode"], p["workers"], p["add"], p["initial"]
+        unbounded = initial + n * add
+        expected = to_number(typecode, to_item(typecode, unbounded))
+        final = trace.results(-1)
+        array = final[0]["array"] if final else None
+        actual = array[0] if array else None
+        lost = _lost_updates(typecode, initial, add, n, actual)
+        overflowed = expected != unbounded
+        en = [f"{n} workers each added {add} to element 0 ({TYPECODES[typecode]}): expected {expected}, got {actual}."]
+        zh = [f"{n} 个进程各给第 0 个元素（{TYPECODES[typecode]}）加 {add}：应为 {expected}，实际为 {actual}。"]
+        if overflowed:
+            en.append(f"The true sum {unbounded} does not fit in {TYPECODES[typecode]}, so it wrapped around.")
+            zh.append(f"真实的和 {unbounded} 超出了 {TYPECODES[typecode]} 的范围，因此发生了回绕。")
+        if lost:
+            en.append(f"{lost} update(s) were lost: `temp[0] += add` reads, then writes; two workers that read "
+                      "the same value both write the same result. Use the lock.")
+            zh.append(f"丢失了 {lost} 次更新：`temp[0] += add` 先读后写，两个进程读到同一个值就会写回同一个结果。请加锁。")
+        elif p["lock"] == "none":
+            en.append("No update was lost this time, but nothing prevents it: the read and the write are separate "
+                      "steps (raise hold_s to see the race).")
+            zh.append("这一次没有丢失更新，但并没有什么能阻止它：读和写是两个独立的步骤（加大 hold_s 就能看到竞争）。")
+        else:
+            en.append("The lock makes read-and-write one step: no update is lost.")
+            zh.append("锁让“读-写”成为一个整体：没有丢失任何更新。")
+        return {
+            "typecode": typecode,
+            "ctype": TYPECODES[typecode],
+            "expected": expected,
+            "expected_unbounded": unbounded,
+            "overflowed": overflowed,
+            "actual": actual,
+            "array": array,
+            "lost_updates": lost,
+            "writes": [r["wrote"] for r in trace.results() if "wrote" in r],
+            "explanation": explain(" ".join(en), "".join(zh)),
+        }
+
+
+def _lost_updates(typecode, initial, add, n, actual):
+    """How many of the n additions the final value does not contain."""
+    if actual is None:
+        return None
+    if add == 0:
+        return 0
+    if typecode in "fd":
+        return max(0, round((initial + n * add - actual) / add))
+    for k in range(n, -1, -1):  # the most additions that explain the value
+        if to_number(typecode, to_item(typecode, initial + k * add)) == actual:
+            return n - k
+    return n
+
+
+LESSON = SharedArray()

@@ -1,0 +1,143 @@
+"""Parameter specs (type, range, default, labels zh/en) and their validation.
+
+A spec turns user text (``--set NAME=VALUE``, a form field, a saved setting)
+into a typed value, or raises ``ParamError`` with a message that names the
+parameter, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+MAX_PROCESSES = 64  # a classroom projector shows 64 lanes; more is refused
+
+
+class ParamError(ValueError):
+    """Bad input: the message names the field, the value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: str  # "int", "float", "choice", "bool"
+    default: object
+    label_en: str
+    label_zh: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help_en: str = ""
+    help_zh: str = ""
+    choice_labels: dict = field(default_factory=dict)  # choice -> {"en":…, "zh":…}
+
+    def allowed(self) -> str:
+        """What is allowed, in words (for error messages and tooltips)."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        noun = "an integer" if self.kind == "int" else "a number"
+        return f"{noun} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+
+    def _fail(self, value) -> ParamError:
+        return ParamError(f"{self.name}: {value!r} is not allowed; allowed: {self.allowed()}")
+
+    def parse(self, text):
+        """A typed value from user text (or an already typed value)."""
+        if self.kind == "bool":
+            if isinstance(text, bool):
+                return text
+            lowered = str(text).strip().lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise self._fail(text)
+        if self.kind == "choice":
+            value = str(text).strip()
+            if value not in self.choices:
+                raise self._fail(text)
+            return value
+        try:
+            if isinstance(text, bool):
+                raise ValueError
+            if self.kind == "int":
+                number = float(text)
+                if not number.is_integer():
+                    raise ValueError
+                value = int(number)
+            else:
+                value = float(text)
+                if not math.isfinite(value):
+                    raise ValueError
+        except (TypeError, ValueError):
+            raise self._fail(text) from None
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            raise self._fail(text)
+        return value
+
+    def to_json(self) -> dict:
+        data = {
+            "name": self.name,
+            "type": self.kind,
+            "default": self.default,
+            "label": {"en": self.label_en, "zh": self.label_zh},
+            "allowed": self.allowed(),
+        }
+        if self.kind in ("int", "float"):
+            data["min"], data["max"] = self.minimum, self.maximum
+        if self.kind == "choice":
+            data["choices"] = list(self.choices)
+        if self.help_en:
+            data["help"] = {"en": self.help_en, "zh": self.help_zh}
+        return data
+
+
+def _fmt(number) -> str:
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number)) if abs(number) >= 1 else str(number)
+    return str(number)
+
+
+def workers(default: int, name: str = "workers") -> ParamSpec:
+    return ParamSpec(
+        name, "int", default, "Workers", "进程数", 1, MAX_PROCESSES,
+        help_en="How many worker processes to start (1…64).",
+        help_zh="启动多少个工作进程（1…64）。",
+    )
+
+
+TEMPO = ParamSpec(
+    "tempo", "float", 1.0, "Slow motion", "慢放倍数", 0.01, 20.0,
+    help_en="Stretches every sleep and hold time, so interleavings can be watched.",
+    help_zh="拉长每一次休眠和持锁时间，便于观察交错执行。",
+)
+
+
+def resolve(specs: list[ParamSpec], given: dict, lesson: str) -> dict:
+    """Defaults overlaid with ``given`` (text or typed), every value checked."""
+    by_name = {spec.name: spec for spec in specs}
+    unknown = [name for name in given if name not in by_name]
+    if unknown:
+        raise ParamError(
+            f"unknown parameter {unknown[0]!r} for lesson {lesson}; "
+            f"allowed: {', '.join(by_name)}"
+        )
+    values = {spec.name: spec.default for spec in specs}
+    for name, raw in given.items():
+        values[name] = by_name[name].parse(raw)
+    return values
+
+
+def parse_assignments(pairs: list[str]) -> dict:
+    """``["workers=3", "lock=none"]`` → ``{"workers": "3", "lock": "none"}``."""
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParamError(f"--set: {pair!r} is not NAME=VALUE; allowed: NAME=VALUE, e.g. workers=3")
+        result[name.strip()] = value.strip()
+    return result

@@ -1,0 +1,281 @@
+"""Worker side of the event stream: record, batch, flush before blocking.
+
+A ``Probe`` lives in each child process. It appends int64 records to an
+``array`` and sends them with one ``send_bytes`` per batch (≤ ``BATCH_RECORDS``
+records or ``FLUSH_NS`` old), and always flushes before the process blocks,
+so that a waiting process shows as waiting *while* it waits. Prints go into
+the stream, never to a stdout that may be missing (windowed builds).
+
+Imported by every worker: standard library only, no numpy, no Qt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+from array import array
+from contextlib import contextmanager
+from time import perf_counter_ns
+
+from app.core import events as ev
+
+BATCH_RECORDS = 64  # ~64 records a message: the measured sweet spot (DESIGN §3)
+FLUSH_NS = 5_000_000  # never hold an event back longer than 5 ms
+PARENT_POLL_S = 0.2  # how often an orphan checks whether its parent is gone
+PARENT_GONE_EXIT = 70  # exit code of a process that outlived its parent
+
+_BUFFER_LIMIT = BATCH_RECORDS * ev.RECORD_FIELDS + 1  # +1: the tag
+
+
+class Probe:
+    """Records one process's events and sends them to the parent in batches."""
+
+    def __init__(self, conn, index: int, tempo: float = 1.0, send_lock=None):
+        self.conn = conn
+        self.index = index
+        self.tempo = tempo
+        self._send_lock = send_lock  # pool workers share one pipe
+        self._buf = array("q", (ev.TAG_RECORDS,))
+        self._texts: list[bytes] = []
+        self._last_flush = perf_counter_ns()
+        self._closed = False
+
+    # --- recording -------------------------------------------------------------
+    def record(self, kind: int, a: int = 0, b: int = 0) -> None:
+        t = perf_counter_ns()
+        self._buf.extend((t, self.index, kind, a, b))
+        if len(self._buf) >= _BUFFER_LIMIT or t - self._last_flush >= FLUSH_NS:
+            self.flush()
+
+    def state(self, code: int, detail: int = 0) -> None:
+        self.record(ev.STATE, code, detail)
+
+    def value(self, slot: int, value) -> None:
+        if isinstance(value, float):
+            self.record(ev.VALUE_F, slot, ev.float_to_bits(value))
+        else:
+            self.record(ev.VALUE, slot, int(value))
+
+    def text(self, kind: int, payload) -> None:
+        message = json.dumps([perf_counter_ns(), self.index, kind, payload], ensure_ascii=False)
+        self._texts.append(ev.TEXT_TAG_BYTES + message.encode("utf-8"))
+        if kind != ev.PRINT:
+            self.flush()
+
+    def print(self, *args, sep: str = " ") -> None:
+        self.text(ev.PRINT, sep.join(str(a) for a in args))
+
+    def result(self, payload: dict) -> None:
+        self.text(ev.RESULT, payload)
+
+    # --- blocking helpers: each flushes before it may block --------------------
+    def block(self, code: int, detail: int = 0) -> None:
+        """Enter a state in which the process may block, and show it now."""
+        self.record(ev.STATE, code, detail)
+        self.flush()
+
+    def sleep(self, seconds: float, code: int = ev.SLEEPING, detail: int = 0) -> None:
+        """Sleep ``seconds`` × tempo, shown as ``code`` (the current state is kept if None)."""
+        if code is not None:
+            self.record(ev.STATE, code, detail)
+        self.flush()
+        time.sleep(max(0.0, seconds * self.tempo))
+
+    @contextmanager
+    def holding(self, lock, lock_id: int = 0, after: int = ev.WORKING):
+        """``with lock:`` that shows waiting, then holding, then ``after``."""
+        self.record(ev.LOCK, ev.LOCK_REQUEST, lock_id)
+        self.block(ev.WAITING, lock_id + 1)
+        lock.acquire()
+        self.record(ev.LOCK, ev.LOCK_ACQUIRED, lock_id)
+        self.state(ev.HOLDING, lock_id + 1)
+        try:
+            yield
+        finally:
+            lock.release()
+            self.record(ev.LOCK, ev.LOCK_RELEASED, lock_id)
+            self.state(after)
+
+    # --- transport --------------------------------------------------------------
+    def flush(self) -> None:
+        if self._closed:
+            return
+        has_records = len(self._buf) > 1
+        if not has_records and not self._texts:
+            return
+        if self._send_lock is not None:
+            with self._send_lock:
+                self._send(has_records)
+        else:
+            self._send(has_records)
+        self._last_flush = perf_counter_ns()
+
+    def _send(self, has_records: bool) -> None:
+        if has_records:
+            self.conn.send_bytes(self._buf)
+            del self._buf[1:]
+        for message in self._texts:
+            self.conn.send_bytes(message)
+        self._texts.clear()
+
+    def finish(self, code: int = ev.DONE) -> None:
+        """Record the final state and send everything; the probe is then closed."""
+        if self._closed:
+            return
+        self.state(code)
+        self.flush()
+        self._closed = True
+
+
+class ProbeStream(io.TextIOBase):
+    """A text stream that turns each printed line into a PRINT event."""
+
+    def __init__(self, probe: Probe):
+        super().__init__()
+        self._probe = probe
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        text = self._partial + s
+        *lines, self._partial = text.split("\n")
+        for line in lines:
+            self._probe.text(ev.PRINT, line)
+        return len(s)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._probe.text(ev.PRINT, self._partial)
+            self._partial = ""
+
+
+def hello(probe: Probe, role: str) -> None:
+    """First sign of life: who this process is and what its ``__main__`` is."""
+    main = sys.modules.get("__main__")
+    probe.text(
+        ev.HELLO,
+        {
+            "name": multiprocessing.current_process().name,
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "role": role,
+            "main_module": getattr(main, "__name__", None),
+            "main_file": getattr(main, "__file__", None),
+            "mp_main_loaded": "__mp_main__" in sys.modules,
+        },
+    )
+
+
+def watch_parent() -> None:
+    """Exit this process as soon as the process that started it is gone.
+
+    POSIX re-parents an orphan, so ``getppid()`` changes; Windows does not,
+    so there we wait on the parent's process handle that multiprocessing
+    hands every child. Without this a killed app would leave its workers,
+    pool and manager server running for ever.
+    """
+    if os.name == "nt":
+        parent = multiprocessing.parent_process()
+        sentinel = getattr(parent, "sentinel", None)
+        if sentinel is None:
+            return
+        from multiprocessing.connection import wait
+
+        def run():
+            wait([sentinel])
+            os._exit(PARENT_GONE_EXIT)
+
+    else:
+        ppid = os.getppid()
+
+        def run():
+            while os.getppid() == ppid:
+                time.sleep(PARENT_POLL_S)
+            os._exit(PARENT_GONE_EXIT)
+
+    threading.Thread(target=run, name="procscope-parent-watch", daemon=True).start()
+
+
+def _capture_output(probe: Probe) -> None:
+    stream = ProbeStream(probe)
+    sys.stdout = stream
+    sys.stderr = stream
+
+
+def worker_entry(target, conn, index: int, tempo: float, args: tuple) -> None:
+    """Top-level target of every lesson worker: ``target(probe, *args)``, instrumented."""
+    probe = Probe(conn, index, tempo)
+    watch_parent()
+    hello(probe, "worker")
+    _capture_output(probe)
+    probe.state(ev.WORKING)
+    try:
+        target(probe, *args)
+    except BaseException:  # noqa: BLE001 - every way out of a worker is reported
+        probe.text(ev.ERROR, traceback.format_exc())
+        probe.finish(ev.CRASHED)
+        raise SystemExit(1) from None
+    sys.stdout.flush()
+    probe.finish(ev.DONE)
+
+
+# --- pool workers and the manager's server: set up by an initializer ------------
+_PROBE: Probe | None = None
+
+
+def current_probe() -> Probe:
+    if _PROBE is None:
+        raise RuntimeError("no probe in this process: was the pool started by the runner?")
+    return _PROBE
+
+
+def _install(probe: Probe, role: str, first_state: int) -> None:
+    global _PROBE
+    _PROBE = probe
+    watch_parent()
+    hello(probe, role)
+    _capture_output(probe)
+    probe.block(first_state)
+    # Runs when the process ends normally (maxtasksperchild, close, shutdown).
+    from multiprocessing import util
+
+    util.Finalize(probe, probe.finish, exitpriority=100)
+
+
+def pool_worker_init(conn, send_lock, next_index, tempo: float) -> None:
+    """Pool initializer: take the next lane index and start recording."""
+    with next_index.get_lock():
+        index = next_index.value
+        next_index.value += 1
+    _install(Probe(conn, index, tempo, send_lock), "pool", ev.IDLE)
+
+
+def manager_server_init(conn, index: int, tempo: float) -> None:
+    """Manager initializer: the server process gets a lane of its own."""
+    _install(Probe(conn, index, tempo), "manager", ev.IDLE)
+
+
+def pool_task(fn, task: int, *args):
+    """Runs ``fn(probe, task, *args)`` in a pool worker, marking the task on its lane."""
+    probe = current_probe()
+    probe.record(ev.TASK, task, ev.TASK_START)
+    probe.state(ev.WORKING, task + 1)
+    try:
+        return fn(probe, task, *args)
+    finally:
+        probe.record(ev.TASK, task, ev.TASK_END)
+        probe.block(ev.IDLE)
+
+
+def pool_task_star(packed):
+    """``pool_task`` for ``map``/``imap_unordered``, which pass one argument."""
+    fn, task, args = packed
+    return pool_task(fn, task, *args)

@@ -1,0 +1,453 @@
+"""Runs a lesson for real and records it; guarantees no process outlives the run.
+
+Lifecycle: ready → running → (done | crashed | stopped | timeout | failed).
+The lesson's parent-side code runs in the thread that calls ``Runner.run``
+(the CLI's main thread, the GUI's controller thread). A receiver thread waits
+on every worker's pipe and folds batches into the ``Trace``; a sampler thread
+adds psutil readings. ``stop()`` may be called from any thread: it is
+cooperative first (the lesson's waits notice within ``POLL_S``) and then
+forceful (every process of the run is terminated, then killed).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import multiprocessing.managers
+import multiprocessing.pool
+import os
+import queue as queue_module
+import threading
+import traceback
+from multiprocessing.connection import wait
+from time import perf_counter_ns
+
+import numpy as np
+import psutil
+
+from app.core import events as ev
+from app.core import probe as probe_module
+from app.core import trace as trace_module
+from app.core.lessons import get_lesson
+from app.core.params import ParamError, resolve
+from app.core.sampler import Sampler
+from app.core.trace import Trace
+
+POLL_S = 0.05  # how quickly a stop reaches the lesson's waits
+TERMINATE_GRACE_S = 2.0  # SIGTERM first, SIGKILL for what is left after this
+FORCE_AFTER_S = 3.0  # a stop that the lesson's thread has not finished by then is forced
+DRAIN_S = 3.0  # at most this long to read what dead processes left in their pipes
+
+FINAL_STATUSES = ("done", "crashed", "stopped", "timeout", "failed")
+
+
+class RunStopped(Exception):
+    """Raised inside a lesson's parent code when the run is being stopped."""
+
+
+def available_start_methods() -> list[str]:
+    return multiprocessing.get_all_start_methods()
+
+
+def check_start_method(method: str) -> None:
+    allowed = available_start_methods()
+    if method not in allowed:
+        raise ParamError(
+            f"start method {method!r} is not available on this platform; allowed: {', '.join(allowed)}"
+        )
+
+
+class Runner:
+    def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
+                 listener=None, sample_hz: float | None = 4.0):
+        self.lesson = get_lesson(lesson_id)
+        self.values = resolve(self.lesson.params, given or {}, lesson_id)
+        self.lesson.check(self.values)
+        check_start_method(start_method)
+        self.start_method = start_method
+        self.ctx = multiprocessing.get_context(start_method)
+        self.status = "ready"
+        self.trace = Trace({
+            "lesson": self.lesson.id,
+            "params": dict(self.values),
+            "start_method": start_method,
+            "parent_pid": os.getpid(),
+            "value_slots": self.lesson.value_slots(self.values),
+        })
+        self._listener = listener  # callable(records, texts), from any of the runner's threads
+        self._sample_hz = sample_hz
+        self._emit_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stop_reason: str | None = None
+        self._finished = threading.Event()
+        self._lock = threading.Lock()  # guards the registries below
+        self._workers: list = []  # (index, Process) started by the parent
+        self._extra: list = []  # pool workers and manager servers: Process objects
+        self._pools: list = []
+        self._managers: list = []
+        self._terminated_by_run: set[int] = set()  # pids the run itself ended on purpose
+        self._pid_by_index: dict[int, int] = {}
+        self._writers_to_close: list = []
+        self._readers: set = set()
+        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
+        self._receiving = True
+        self._next_index = None
+
+    # --- the event path -------------------------------------------------------------
+    def emit(self, records: np.ndarray | None = None, texts=()) -> None:
+        with self._emit_lock:
+            for _t, index, kind, payload in texts:
+                if kind in (ev.HELLO, ev.META) and isinstance(payload, dict) and payload.get("pid"):
+                    self._pid_by_index[index] = payload["pid"]
+            self.trace.append(records, texts)
+            if self._listener is not None:
+                self._listener(records, list(texts))
+
+    def emit_text(self, index: int, kind: int, payload) -> None:
+        self.emit(None, [(perf_counter_ns(), index, kind, payload)])
+
+    def _ingest(self, data: bytes) -> None:
+        tag = int.from_bytes(data[: ev.TAG_SIZE], "little" if _LITTLE else "big", signed=True)
+        if tag == ev.TAG_RECORDS:
+            records = np.frombuffer(data, dtype=np.int64, offset=ev.TAG_SIZE).reshape(-1, ev.RECORD_FIELDS)
+            self.emit(records, ())
+        elif tag == ev.TAG_TEXT:
+            t_ns, index, kind, payload = json.loads(data[ev.TAG_SIZE:].decode("utf-8"))
+            self.emit(None, [(t_ns, index, kind, payload)])
+
+    def _add_reader(self, conn) -> None:
+        with self._lock:
+            self._readers.add(conn)
+        self._wake_w.send_bytes(b"")
+
+    def _receive(self) -> None:
+        deadline = None
+        while True:
+            with self._lock:
+                readers = list(self._readers)
+            if not self._receiving and deadline is None:
+                deadline = perf_counter_ns() + int(DRAIN_S * 1e9)
+            if deadline is not None and (not readers or perf_counter_ns() > deadline):
+                break
+            for conn in wait([*readers, self._wake_r], timeout=POLL_S):
+                if conn is self._wake_r:
+                    conn.recv_bytes()
+                    continue
+                self._read_all(conn)
+
+    def _read_all(self, conn) -> None:
+        try:
+            for _ in range(256):  # bounded: one busy pipe must not starve the others
+                self._ingest(conn.recv_bytes())
+                if not conn.poll():
+                    break
+        except (EOFError, OSError):
+            with self._lock:
+                self._readers.discard(conn)
+            conn.close()
+
+    # --- processes ---------------------------------------------------------------------
+    def allocate_index(self) -> int:
+        with self._next_index.get_lock():
+            index = self._next_index.value
+            self._next_index.value += 1
+        return index
+
+    def start_worker(self, target, args=(), name: str | None = None, role: str = "worker"):
+        self.check()
+        index = self.allocate_index()
+        reader, writer = self.ctx.Pipe(duplex=False)
+        process = self.ctx.Process(
+            target=probe_module.worker_entry, args=(target, writer, index, self.values["tempo"], tuple(args)),
+            name=name or f"Process-{index + 1}",
+        )
+        self._add_reader(reader)
+        requested = perf_counter_ns()
+        with self._lock:
+            self._workers.append((index, process))
+        self.emit_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested})
+        process.start()
+        writer.close()  # the child has its own copy; EOF then means the child is gone
+        self.emit_text(index, ev.META, {"pid": process.pid})
+        return process
+
+    def make_pool(self, processes: int, maxtasksperchild: int | None = None):
+        self.check()
+        reader, writer = self.ctx.Pipe(duplex=False)
+        self._add_reader(reader)
+        self._writers_to_close.append(writer)  # kept open: the pool may start new workers
+        runner = self
+
+        class TrackedPool(multiprocessing.pool.Pool):
+            @staticmethod
+            def Process(ctx, *args, **kwds):  # noqa: N802 - overrides Pool.Process
+                process = ctx.Process(*args, **kwds)
+                with runner._lock:
+                    runner._extra.append(process)
+                return process
+
+        pool = TrackedPool(
+            processes,
+            initializer=probe_module.pool_worker_init,
+            initargs=(writer, self.ctx.Lock(), self._next_index, self.values["tempo"]),
+            maxtasksperchild=maxtasksperchild,
+            context=self.ctx,
+        )
+        with self._lock:
+            self._pools.append(pool)
+        return pool
+
+    def make_manager(self):
+        self.check()
+        index = self.allocate_index()
+        reader, writer = self.ctx.Pipe(duplex=False)
+        self._add_reader(reader)
+        manager = multiprocessing.managers.SyncManager(ctx=self.ctx)
+        self.emit_text(index, ev.META, {"name": "SyncManager", "role": "manager",
+                                        "requested_ns": perf_counter_ns()})
+        manager.start(probe_module.manager_server_init, (writer, index, self.values["tempo"]))
+        writer.close()
+        with self._lock:
+            self._managers.append(manager)
+            self._extra.append(manager._process)
+        self.emit_text(index, ev.META, {"pid": manager._process.pid})
+        return manager
+
+    def mark_terminated(self, pids) -> None:
+        with self._lock:
+            self._terminated_by_run.update(p for p in pids if p)
+
+    def _all_processes(self) -> list:
+        with self._lock:
+            return [p for _i, p in self._workers] + list(self._extra)
+
+    def live_pids(self) -> dict[int, int]:
+        return dict(self._pid_by_index)
+
+    # --- stopping -----------------------------------------------------------------------
+    def check(self) -> None:
+        if self._stop.is_set():
+            raise RunStopped(self._stop_reason)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Stop at any moment, from any thread; forced if the lesson does not yield."""
+        if self._stop.is_set() or self._finished.is_set():
+            return
+        self._stop_reason = reason
+        self._stop.set()
+        threading.Thread(target=self._force_after_grace, name="procscope-force-stop", daemon=True).start()
+
+    def _force_after_grace(self) -> None:
+        if not self._finished.wait(FORCE_AFTER_S):
+            for process in self._all_processes():
+                _kill_tree(process.pid)
+
+    # --- the run ------------------------------------------------------------------------
+    def run(self, timeout: float | None = None) -> Trace:
+        if self.status != "ready":
+            raise RuntimeError("a Runner runs once")
+        self.status = "running"
+        self._next_index = self.ctx.Value("i", 0)
+        self.trace.meta["t0_ns"] = perf_counter_ns()
+        receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
+        receiver.start()
+        sampler = None
+        if self._sample_hz:
+            sampler = Sampler(self.live_pids, lambda recs: self.emit(recs), self._sample_hz)
+            sampler.start()
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, self.stop, ("timeout",))
+            timer.daemon = True
+            timer.start()
+        status = "done"
+        try:
+            self.lesson.run(RunContext(self), self.values)
+        except RunStopped:
+            status = self._stop_reason or "stopped"
+        except KeyboardInterrupt:
+            self._stop_reason = "stopped"
+            status = "stopped"
+        except Exception:  # noqa: BLE001 - a lesson's own failure ends the run, reported
+            status = self._stop_reason or "failed"
+            self.emit_text(ev.PARENT_INDEX, ev.ERROR, traceback.format_exc())
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self._stop.is_set() and status == "done":
+                status = self._stop_reason or "stopped"
+            self._shutdown(stopped=status != "done")
+            self._receiving = False
+            self._wake_w.send_bytes(b"")
+            receiver.join(timeout=DRAIN_S + 1)
+            if sampler is not None:
+                sampler.stop()
+            self._record_exits()
+            self._finished.set()
+            for conn in (self._wake_r, self._wake_w):
+                conn.close()
+        if status == "done" and any(p.ended == "crashed" for p in self.trace.processes().values()):
+            status = "crashed"
+        self.status = status
+        self.trace.meta["status"] = status
+        self.trace.meta["end_ns"] = perf_counter_ns()
+        return self.trace
+
+    def _shutdown(self, stopped: bool) -> None:
+        """End every process of the run: pools, managers, workers, their children."""
+        for pool in self._pools:
+            self.mark_terminated(p.pid for p in pool._pool)
+            _bounded(pool.terminate, TERMINATE_GRACE_S)
+        for manager in self._managers:
+            if manager._process.is_alive():
+                self.mark_terminated([manager._process.pid])
+            _bounded(manager.shutdown, TERMINATE_GRACE_S)
+        processes = [p for p in self._all_processes() if p.pid is not None]
+        descendants = []
+        for process in processes:
+            if process.exitcode is None:
+                self.mark_terminated([process.pid])
+                descendants += _children(process.pid)
+                _quietly(process.terminate)
+        deadline = perf_counter_ns() + int(TERMINATE_GRACE_S * 1e9)
+        for process in processes:
+            process.join(max(0.0, (deadline - perf_counter_ns()) / 1e9))
+        for process in processes:
+            if process.exitcode is None:
+                _quietly(process.kill)
+                process.join(1.0)
+        for child in descendants:
+            _quietly(child.kill)
+        for writer in self._writers_to_close:
+            writer.close()
+        self._stopped = stopped
+
+    def _record_exits(self) -> None:
+        """One EXIT record per process, saying how it ended."""
+        procs = self.trace.processes()
+        index_by_pid = {p.pid: i for i, p in procs.items() if p.pid}
+        rows = []
+        now = perf_counter_ns()
+        for process in self._all_processes():
+            index = index_by_pid.get(process.pid)
+            if index is None:
+                continue
+            st = self.trace.states(index)
+            last = int(st[-1, 1]) if len(st) else None
+            if last == ev.DONE:
+                how = trace_module.EXIT_DONE
+            elif last == ev.CRASHED:
+                how = trace_module.EXIT_CRASHED
+            elif process.pid in self._terminated_by_run:
+                how = trace_module.EXIT_STOPPED if self._stopped else trace_module.EXIT_TERMINATED
+            else:
+                how = trace_module.EXIT_CRASHED  # gone without a final event: killed from outside
+            code = process.exitcode if process.exitcode is not None else ev.EXIT_UNKNOWN
+            rows.append((now, index, ev.EXIT, code, how))
+        if rows:
+            self.emit(np.array(rows, dtype=np.int64))
+
+
+class RunContext:
+    """What a lesson's parent code may do: start processes and wait, stop-aware."""
+
+    def __init__(self, runner: Runner):
+        self._runner = runner
+        self.ctx = runner.ctx
+        self.start_method = runner.start_method
+        self.tempo = runner.values["tempo"]
+
+    def check(self) -> None:
+        self._runner.check()
+
+    def start(self, target, args=(), name: str | None = None):
+        return self._runner.start_worker(target, args, name)
+
+    def join(self, *processes) -> None:
+        for process in processes:
+            while process.exitcode is None:
+                self.check()
+                process.join(POLL_S)
+
+    def pool(self, processes: int, maxtasksperchild: int | None = None):
+        return self._runner.make_pool(processes, maxtasksperchild)
+
+    def terminate_pool(self, pool) -> None:
+        self._runner.mark_terminated(p.pid for p in pool._pool)
+        pool.terminate()
+
+    def manager(self):
+        return self._runner.make_manager()
+
+    def wait(self, async_result):
+        while not async_result.ready():
+            self.check()
+            async_result.wait(POLL_S)
+        return async_result.get()
+
+    def next_result(self, iterator):
+        """``next()`` of a pool's imap iterator; raises StopIteration at the end."""
+        while True:
+            self.check()
+            try:
+                return iterator.next(timeout=POLL_S)
+            except multiprocessing.TimeoutError:
+                continue
+
+    def get(self, q):
+        while True:
+            self.check()
+            try:
+                return q.get(timeout=POLL_S)
+            except queue_module.Empty:
+                continue
+
+    def sleep(self, seconds: float) -> None:
+        if self._runner._stop.wait(max(0.0, seconds * self.tempo)):
+            self.check()
+
+    def result(self, payload: dict) -> None:
+        """A fact only the parent knows (what it sees after the join, ...)."""
+        self._runner.emit_text(ev.PARENT_INDEX, ev.RESULT, payload)
+
+    def print(self, *args) -> None:
+        self._runner.emit_text(ev.PARENT_INDEX, ev.PRINT, " ".join(str(a) for a in args))
+
+
+_LITTLE = np.little_endian
+
+
+def _children(pid: int) -> list:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def _kill_tree(pid: int | None) -> None:
+    if pid is None:
+        return
+    for child in _children(pid):
+        _quietly(child.kill)
+    try:
+        psutil.Process(pid).kill()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        pass
+
+
+def _quietly(action) -> None:
+    try:
+        action()
+    except (OSError, ValueError, AttributeError, psutil.Error, EOFError):
+        pass
+
+
+def _bounded(action, seconds: float) -> None:
+    """Run a cleanup call that can hang on broken pipes, but never wait on it for long."""
+    thread = threading.Thread(target=_quietly, args=(action,), name="procscope-cleanup", daemon=True)
+    thread.start()
+    thread.join(seconds)

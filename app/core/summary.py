@@ -1,0 +1,40 @@
+"""The ``--json`` summary of a run (DESIGN §4): stable keys, add but never rename."""
+
+from __future__ import annotations
+
+from app.core import events as ev
+from app.core.lessons import get_lesson
+from app.core.trace import Trace
+
+
+def build_summary(trace: Trace) -> dict:
+    lesson = get_lesson(trace.meta["lesson"])
+    processes = []
+    for info in trace.processes().values():
+        latency = info.start_latency_s()
+        processes.append({
+            "index": info.index,
+            "name": info.name,
+            "pid": info.pid,
+            "ppid": info.ppid,
+            "role": info.role,
+            "main_module": info.main_module,
+            "exitcode": info.exitcode,
+            "ended": info.ended,
+            "start_latency_s": round(latency, 6) if latency is not None else None,
+            "time_in_state_s": trace.time_in_state(info.index, info),
+            "errors": info.errors,
+        })
+    parent_errors = [t[3] for t in trace.texts if t[1] < 0 and t[2] == ev.ERROR]
+    return {
+        "lesson": lesson.id,
+        "params": trace.meta.get("params", {}),
+        "start_method": trace.meta.get("start_method"),
+        "status": trace.meta.get("status"),
+        "duration_s": round((trace.end_ns() - trace.t0_ns) / 1e9, 6),
+        "parent_pid": trace.meta.get("parent_pid"),
+        "processes": processes,
+        "result": lesson.summarize(trace),
+        "errors": parent_errors,
+        "events": len(trace),
+    }

@@ -1,0 +1,307 @@
+"""The recorded run: columnar events, per-process facts and intervals, save/load, CSV.
+
+A ``Trace`` is a fold over the event stream (DESIGN §3): numeric records in one
+``(N, 5)`` int64 array (t_ns, process, kind, a, b), text events in a list. It
+holds nothing else but ``meta`` (lesson, parameters, start method, value slots,
+status), so a live run, a replayed file and the GUI's copy summarise alike.
+
+Files are a zip of JSON and one ``.npy`` array, read with ``allow_pickle=False``:
+loading never executes or unpickles content; a corrupt or foreign file raises
+``TraceFormatError`` with a clear message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.core import events as ev
+
+FORMAT_NAME = "procscope-trace"
+FORMAT_VERSION = 1
+_EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
+
+
+class TraceFormatError(ValueError):
+    """A file that is not a readable ProcScope trace."""
+
+
+@dataclass
+class ProcessInfo:
+    index: int
+    name: str = ""
+    pid: int | None = None
+    ppid: int | None = None
+    role: str = "worker"
+    main_module: str | None = None
+    main_file: str | None = None
+    requested_ns: int | None = None  # when the parent asked for it
+    first_ns: int | None = None  # its first sign of life
+    exit_ns: int | None = None
+    exitcode: int | None = None
+    ended: str = "running"  # running, done, crashed, terminated, stopped
+    errors: list = field(default_factory=list)
+
+    def start_latency_s(self) -> float | None:
+        if self.requested_ns is None or self.first_ns is None:
+            return None
+        return max(0, self.first_ns - self.requested_ns) / 1e9
+
+
+class Trace:
+    """Events of one run, appended from any thread, read as columns."""
+
+    def __init__(self, meta: dict | None = None):
+        self.meta: dict = dict(meta or {})
+        self.texts: list[tuple[int, int, int, object]] = []
+        self._records = _EMPTY
+        self._pending: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self.version = 0  # bumps on every append: views redraw only what changed
+
+    # --- building ----------------------------------------------------------------
+    def append(self, records: np.ndarray | None = None, texts=()) -> None:
+        with self._lock:
+            if records is not None and len(records):
+                self._pending.append(records)
+            if texts:
+                self.texts.extend(texts)
+            self.version += 1
+
+    @property
+    def records(self) -> np.ndarray:
+        with self._lock:
+            if self._pending:
+                self._records = np.concatenate([self._records, *self._pending])
+                self._pending.clear()
+            return self._records
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.texts)
+
+    @property
+    def t0_ns(self) -> int:
+        return int(self.meta.get("t0_ns", 0))
+
+    def seconds(self, t_ns) -> float:
+        return (t_ns - self.t0_ns) / 1e9
+
+    # --- reading -----------------------------------------------------------------
+    def texts_of(self, kind: int, index: int | None = None) -> list:
+        return [t for t in self.texts if t[2] == kind and (index is None or t[1] == index)]
+
+    def results(self, index: int | None = None) -> list:
+        """RESULT payloads in time order, optionally of one process."""
+        return [t[3] for t in sorted(self.texts_of(ev.RESULT, index), key=lambda t: t[0])]
+
+    def processes(self) -> dict[int, ProcessInfo]:
+        """Every process of the run by lane index, folded from META, HELLO and EXIT."""
+        procs: dict[int, ProcessInfo] = {}
+
+        def get(index: int) -> ProcessInfo:
+            return procs.setdefault(index, ProcessInfo(index))
+
+        for t_ns, index, kind, payload in sorted(self.texts, key=lambda t: t[0]):
+            if index == ev.PARENT_INDEX:
+                continue
+            if kind == ev.META:
+                info = get(index)
+                for key in ("name", "role", "requested_ns", "pid"):
+                    if payload.get(key) is not None:
+                        setattr(info, key, payload[key])
+            elif kind == ev.HELLO:
+                info = get(index)
+                info.first_ns = t_ns if info.first_ns is None else info.first_ns
+                for key in ("name", "pid", "ppid", "role", "main_module", "main_file"):
+                    if payload.get(key) is not None:
+                        setattr(info, key, payload[key])
+            elif kind == ev.ERROR:
+                get(index).errors.append(payload)
+        recs = self.records
+        for t_ns, index, _kind, code, how in recs[recs[:, 2] == ev.EXIT].tolist():
+            info = get(index)
+            info.exit_ns = t_ns
+            info.exitcode = None if code == ev.EXIT_UNKNOWN else code
+            info.ended = EXIT_HOW[how]
+        return dict(sorted(procs.items()))
+
+    def states(self, index: int) -> np.ndarray:
+        """STATE records of one process, in time order: columns t_ns, state, detail."""
+        recs = self.records
+        mine = recs[(recs[:, 1] == index) & (recs[:, 2] == ev.STATE)]
+        mine = mine[np.argsort(mine[:, 0], kind="stable")]
+        return mine[:, [0, 3, 4]]
+
+    def intervals(self, index: int, info: ProcessInfo | None = None, end_ns: int | None = None):
+        """``(start_ns, end_ns, state, detail)`` arrays of one lane.
+
+        A lane starts ``starting`` when the parent asked for the process, each
+        state lasts until the next, and the lane ends at done/crash or exit.
+        """
+        info = info or self.processes().get(index, ProcessInfo(index))
+        st = self.states(index)
+        starts, codes, details = st[:, 0], st[:, 1], st[:, 2]
+        if info.requested_ns is not None and (not len(starts) or info.requested_ns < starts[0]):
+            starts = np.concatenate([[info.requested_ns], starts])
+            codes = np.concatenate([[ev.STARTING], codes])
+            details = np.concatenate([[0], details])
+        if not len(starts):
+            return _EMPTY[:, :4].copy()
+        last = info.exit_ns if info.exit_ns is not None else (end_ns or self.end_ns())
+        ends = np.concatenate([starts[1:], [max(last, starts[-1])]])
+        keep = (codes != ev.DONE) & (codes != ev.CRASHED)
+        return np.column_stack([starts[keep], ends[keep], codes[keep], details[keep]])
+
+    def time_in_state(self, index: int, info: ProcessInfo | None = None) -> dict[str, float]:
+        iv = self.intervals(index, info)
+        totals: dict[str, float] = {}
+        for code in np.unique(iv[:, 2]).tolist():
+            sel = iv[:, 2] == code
+            totals[ev.STATE_NAMES[code]] = round(float((iv[sel, 1] - iv[sel, 0]).sum()) / 1e9, 6)
+        return totals
+
+    def values(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Writes to one shared value: times (ns), values (float), writer indexes."""
+        recs = self.records
+        sel = ((recs[:, 2] == ev.VALUE) | (recs[:, 2] == ev.VALUE_F)) & (recs[:, 3] == slot)
+        mine = recs[sel]
+        mine = mine[np.argsort(mine[:, 0], kind="stable")]
+        vals = mine[:, 4].astype(np.float64)
+        floats = mine[:, 2] == ev.VALUE_F
+        if floats.any():
+            vals[floats] = mine[floats, 4].view(np.float64)
+        return mine[:, 0], vals, mine[:, 1]
+
+    def end_ns(self) -> int:
+        if "end_ns" in self.meta:
+            return int(self.meta["end_ns"])
+        recs = self.records
+        last = [int(recs[:, 0].max())] if len(recs) else []
+        last += [t[0] for t in self.texts]
+        return max(last, default=self.t0_ns)
+
+    # --- files ---------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Write atomically: a failed save never leaves a half-written or lost file."""
+        buffer = io.BytesIO()
+        np.save(buffer, self.records, allow_pickle=False)
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr("format.json", json.dumps(header))
+                zf.writestr("meta.json", json.dumps(self.meta, ensure_ascii=False))
+                zf.writestr("texts.json", json.dumps(self.texts, ensure_ascii=False))
+                zf.writestr("records.npy", buffer.getvalue())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str) -> Trace:
+        def bad(why: str) -> TraceFormatError:
+            return TraceFormatError(f"{path}: not a readable ProcScope trace ({why})")
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                missing = {"format.json", "meta.json", "texts.json", "records.npy"} - names
+                if missing:
+                    raise bad("missing " + ", ".join(sorted(missing)))
+                header = json.loads(zf.read("format.json"))
+                if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+                    raise bad("unknown format")
+                version = header.get("version")
+                if not isinstance(version, int) or version > FORMAT_VERSION:
+                    raise bad(f"format version {version!r}; this ProcScope reads up to {FORMAT_VERSION}")
+                meta = json.loads(zf.read("meta.json"))
+                texts = json.loads(zf.read("texts.json"))
+                records = np.load(io.BytesIO(zf.read("records.npy")), allow_pickle=False)
+        except TraceFormatError:
+            raise
+        except FileNotFoundError:
+            raise TraceFormatError(f"{path}: no such file") from None
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise bad(str(exc) or type(exc).__name__) from None
+        except (ValueError, OSError, EOFError) as exc:
+            raise bad(str(exc) or type(exc).__name__) from None
+        if not isinstance(meta, dict):
+            raise bad("meta is not an object")
+        if records.dtype != np.int64 or records.ndim != 2 or records.shape[1] != ev.RECORD_FIELDS:
+            raise bad(f"records have shape {records.shape} and type {records.dtype}")
+        if not isinstance(texts, list) or not all(_is_text_event(t) for t in texts):
+            raise bad("text events are malformed")
+        trace = cls(meta)
+        trace.texts = [tuple(t) for t in texts]
+        trace._records = np.ascontiguousarray(records)
+        return trace
+
+    def to_csv(self, path: str) -> None:
+        """Every event as a row, in time order, with names instead of codes."""
+        names = {i: p.name for i, p in self.processes().items()}
+        rows = []
+        for t_ns, index, kind, a, b in self.records.tolist():
+            what, value, detail = _describe(kind, a, b)
+            rows.append((t_ns, index, ev.KIND_NAMES.get(kind, str(kind)), what, value, detail, ""))
+        for t_ns, index, kind, payload in self.texts:
+            text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+            rows.append((t_ns, index, ev.KIND_NAMES.get(kind, str(kind)), "", "", "", text))
+        rows.sort(key=lambda r: r[0])
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(["t_s", "process", "name", "kind", "what", "value", "detail", "text"])
+                for t_ns, index, kind, what, value, detail, text in rows:
+                    writer.writerow(
+                        [f"{self.seconds(t_ns):.9f}", index, names.get(index, "parent" if index < 0 else ""),
+                         kind, what, value, detail, text]
+                    )
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+EXIT_HOW = {0: "done", 1: "crashed", 2: "terminated", 3: "stopped"}
+EXIT_DONE, EXIT_CRASHED, EXIT_TERMINATED, EXIT_STOPPED = 0, 1, 2, 3
+
+
+def _is_text_event(item) -> bool:
+    return (
+        isinstance(item, list)
+        and len(item) == 4
+        and all(isinstance(x, int) for x in item[:3])
+        and isinstance(item[3], (str, dict, list, int, float, type(None)))
+    )
+
+
+def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:
+    if kind == ev.STATE:
+        return ev.STATE_NAMES[a] if 0 <= a < len(ev.STATE_NAMES) else str(a), "", b
+    if kind == ev.VALUE:
+        return f"slot {a}", b, ""
+    if kind == ev.VALUE_F:
+        return f"slot {a}", ev.bits_to_float(b), ""
+    if kind == ev.TASK:
+        return ("start" if b == ev.TASK_START else "end"), a, ""
+    if kind == ev.EXIT:
+        return EXIT_HOW.get(b, str(b)), ("" if a == ev.EXIT_UNKNOWN else a), ""
+    if kind == ev.SAMPLE:
+        return "cpu%/rss", a / 100, b
+    if kind == ev.LOCK:
+        return ("request", "acquired", "released")[a] if 0 <= a < 3 else str(a), "", b
+    return "", a, b
