@@ -15,7 +15,3 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_cli(argv)
 
-
-def gui_main() -> int:
-    """Entry point of the ``procscope`` gui-script."""
-    return main([])

@@ -279,3 +279,8 @@ def pool_task_star(packed):
     """``pool_task`` for ``map``/``imap_unordered``, which pass one argument."""
     fn, task, args = packed
     return pool_task(fn, task, *args)
+
+
+def pool_chunk_star(chunk):
+    """A chunk of ``pool_task_star`` items run as one job, as ``chunksize`` does."""
+    return [pool_task_star(packed) for packed in chunk]

@@ -1,0 +1,195 @@
+"""Every tutorial lesson runs for real under every start method and shows what the tutorial shows."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from tests.helpers import run_lesson
+
+METHODS = [m for m in ("spawn", "fork", "forkserver") if m in multiprocessing.get_all_start_methods()]
+
+
+def _workers(summary, role="worker"):
+    return [p for p in summary["processes"] if p["role"] == role]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_basics_each_process_reports_itself(method):
+    summary = run_lesson("basics", method, workers=3)
+    result = summary["result"]
+    assert summary["status"] == "done"
+    assert sorted(result["names"]) == ["Process-1", "Process-2", "Process-3"]
+    assert sorted(result["start_order"]) == sorted(result["run_order"]) == [0, 1, 2]
+    assert len(set(result["pids"])) == 3
+    assert all(m in ("__main__", "__mp_main__") for m in result["main_modules"])
+    # Under forkserver the fork server, not the app, is every worker's parent.
+    assert result["all_ppid_is_parent"] is (method != "forkserver")
+    for proc in _workers(summary):
+        assert proc["exitcode"] == 0
+        assert proc["start_latency_s"] is not None and proc["start_latency_s"] >= 0
+        assert proc["time_in_state_s"].get("working", 0) >= 0
+    assert result["explanation"]["en"] and result["explanation"]["zh"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_isolation_parent_list_stays_empty(method):
+    result = run_lesson("isolation", method, workers=3)["result"]
+    assert result["parent_list"] == []
+    assert result["child_lists"] == [[0], [1], [2]]
+    if method == "fork":
+        assert len(set(result["child_list_ids"])) == 1  # the same address, in different processes
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_shared_array_with_lock_ends_at_initial_plus_all_adds(method):
+    result = run_lesson("shared_array", method, workers=4, lock="get_lock")["result"]
+    assert result["expected"] == result["actual"] == 1 + 4 * 100
+    assert result["lost_updates"] == 0
+    assert result["array"] == [401, 2, 3, 4]
+    assert sorted(result["writes"]) == [101, 201, 301, 401]
+
+
+def test_shared_array_byte_typecode_wraps_at_127():
+    result = run_lesson("shared_array", "fork", workers=2, typecode="b", lock="lock")["result"]
+    assert result["expected_unbounded"] == 201
+    assert result["expected"] == result["actual"] == 201 - 256
+    assert result["overflowed"] is True
+    assert result["lost_updates"] == 0
+
+
+def test_shared_array_without_lock_loses_updates_when_reads_overlap():
+    result = run_lesson("shared_array", "fork", workers=3, hold_s=0.5)["result"]
+    assert result["lost_updates"] >= 1
+    assert result["actual"] == result["expected"] - 100 * result["lost_updates"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_manager_dict_keeps_the_last_writer(method):
+    summary = run_lesson("manager", method, workers=3)
+    result = summary["result"]
+    assert result["final"] == {"num": 102}
+    assert result["observed"] == [{"worker": i, "saw": [["num", 100 + i]]} for i in range(3)]
+    servers = _workers(summary, "manager")
+    assert len(servers) == 1 and servers[0]["pid"] == result["server_pid"]
+
+
+@pytest.mark.parametrize("proxy, final", [("list", [100, 101, 102]), ("namespace", {"num": 102}), ("value", 102)])
+def test_manager_other_proxies(proxy, final):
+    result = run_lesson("manager", "fork", workers=3, proxy=proxy)["result"]
+    assert result["final"] == final
+    assert result["final_as_expected"] is True
+
+
+def test_manager_concurrent_writes_all_arrive_in_a_list():
+    result = run_lesson("manager", "fork", workers=4, proxy="list", sequential="false")["result"]
+    assert sorted(result["final"]) == [100, 101, 102, 103]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_queue_relay_each_step_gets_what_the_previous_put(method):
+    result = run_lesson("queue_relay", method, workers=4)["result"]
+    chain = result["chain"]
+    assert len(chain) == 4 and chain[0]["got"] == 0
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert after["got"] == before["put"]
+    assert sorted(step["worker"] for step in chain) == [0, 1, 2, 3]
+    assert result["chain_intact"] is True
+    assert result["left_in_queue"] == [chain[-1]["put"]]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_locked_counter_goes_down_one_step_at_a_time(method):
+    summary = run_lesson("counter", method, workers=4, hold_s=0.05)
+    result = summary["result"]
+    assert result["expected"] == result["actual"] == 10 - 4
+    assert result["lost_updates"] == 0
+    writes = sorted((v for w in result["worker_views"] for v in w["views"]), key=lambda v: -v[0])
+    assert writes == [[10, 9], [9, 8], [8, 7], [7, 6]]
+    holding = [p["time_in_state_s"].get("holding", 0) for p in _workers(summary)]
+    assert all(h > 0 for h in holding)
+
+
+SHARED_MEMORY = ("value", "array", "manager", "shared_memory")
+LOCKS = ("lock", "rlock", "semaphore")
+
+
+@pytest.mark.parametrize("sharing", SHARED_MEMORY)
+def test_counter_without_lock_loses_updates(sharing):
+    result = run_lesson("counter", "fork", workers=3, sharing=sharing, lock="none", hold_s=0.4)["result"]
+    assert result["lost_updates"] >= 1
+    assert result["actual"] == result["expected"] + result["lost_updates"]  # step -1
+    assert "lost" in result["explanation"]["en"]
+
+
+@pytest.mark.parametrize(
+    "sharing, lock",
+    [(s, lock) for s in SHARED_MEMORY for lock in LOCKS] + [("value", "get_lock"), ("array", "get_lock")],
+)
+def test_counter_with_any_lock_loses_nothing(sharing, lock):
+    result = run_lesson("counter", "fork", workers=3, sharing=sharing, lock=lock, hold_s=0.05)["result"]
+    assert result["lost_updates"] == 0
+    assert result["actual"] == result["expected"] == 7
+
+
+@pytest.mark.parametrize("lock", ("none", "lock"))
+def test_counter_queue_message_passing_loses_nothing_even_without_lock(lock):
+    result = run_lesson("counter", "fork", workers=3, sharing="queue", lock=lock, hold_s=0.1)["result"]
+    assert result["lost_updates"] == 0 and result["actual"] == 7
+    assert "queue" in result["explanation"]["en"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_counter_global_leaves_the_parent_at_its_start_value(method):
+    result = run_lesson("counter", method, workers=2, sharing="global", lock="none", hold_s=0.0,
+                        start_value=5)["result"]
+    assert result["parent_sees"] == 5
+    assert result["lost_updates"] == 2
+    first_reads = [w["views"][0][0] for w in result["worker_views"]]
+    # fork copies the parent's assignment; spawn/forkserver re-import the module's own value.
+    assert first_reads == ([5, 5] if method == "fork" else [10, 10])
+    assert "not shared" in result["explanation"]["en"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_pool_apply_async_takes_about_tasks_over_workers_task_times(method):
+    result = run_lesson("pool", method, pool_size=3, tasks=6, task_s=0.3)["result"]
+    assert result["done"] == 6 and result["cancelled"] == 0
+    assert result["ideal_s"] == pytest.approx(0.6)
+    assert 0.6 <= result["wall_s"] < 0.6 + 0.6  # two rounds of three, not six
+    assert 1 <= result["distinct_workers"] <= 3
+    assert all(t["status"] == "done" and t["worker_pid"] for t in result["tasks"])
+
+
+def test_pool_apply_runs_tasks_one_by_one():
+    result = run_lesson("pool", "fork", pool_size=3, tasks=4, task_s=0.2, mode="apply")["result"]
+    assert result["ideal_s"] == pytest.approx(0.8)
+    assert result["wall_s"] >= 0.8
+    tasks = sorted(result["tasks"], key=lambda t: t["start_s"])
+    for before, after in zip(tasks, tasks[1:], strict=False):
+        assert after["start_s"] >= before["end_s"]  # never two at once
+
+
+@pytest.mark.parametrize("mode", ("map", "imap_unordered"))
+def test_pool_map_modes_with_chunks(mode):
+    result = run_lesson("pool", "fork", pool_size=2, tasks=6, task_s=0.05, mode=mode, chunksize=3)["result"]
+    assert result["done"] == 6
+    by_worker = {}
+    for task in result["tasks"]:
+        by_worker.setdefault(task["worker_pid"], []).append(task["task"])
+    assert sorted(sorted(v) for v in by_worker.values()) in ([[0, 1, 2], [3, 4, 5]], [[0, 1, 2, 3, 4, 5]])
+
+
+def test_pool_maxtasksperchild_replaces_workers():
+    summary = run_lesson("pool", "fork", pool_size=2, tasks=4, task_s=0.05, maxtasksperchild=1)
+    assert summary["result"]["distinct_workers"] == 4
+    assert len(_workers(summary, "pool")) >= 4
+
+
+def test_pool_terminate_cancels_what_has_not_run():
+    result = run_lesson("pool", "fork", pool_size=2, tasks=10, task_s=0.5, finish="terminate",
+                        terminate_after_s=0.7)["result"]
+    assert 0 < result["done"] < 10
+    assert result["cancelled"] == 10 - result["done"]
+    assert {t["status"] for t in result["tasks"]} == {"done", "cancelled"}
