@@ -195,13 +195,31 @@ def watch_parent() -> None:
 
     else:
         ppid = os.getppid()
+        parent = multiprocessing.parent_process()
+        app_pid = parent.pid if parent is not None else None
+
+        def gone() -> bool:
+            # Re-parenting shows the death of our direct parent (the app, or the fork
+            # server, which exits with the app); the app's pid covers a death that
+            # happened before this thread started.
+            return os.getppid() != ppid or (app_pid is not None and not _exists(app_pid))
 
         def run():
-            while os.getppid() == ppid:
+            while not gone():
                 time.sleep(PARENT_POLL_S)
             os._exit(PARENT_GONE_EXIT)
 
     threading.Thread(target=run, name="procscope-parent-watch", daemon=True).start()
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _capture_output(probe: Probe) -> None:
