@@ -20,7 +20,8 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_FAILED = 0, 2, 3
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump, no traceback
-        raise ParamError(message)
+        usage = " ".join(self.format_usage().split())
+        raise ParamError(f"{message}; allowed: {usage.removeprefix('usage: ')}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +57,9 @@ def run_cli(argv: list[str]) -> int:
     except ParamError as exc:
         print(f"procscope: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `procscope list | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - no flush error at exit
+        return EXIT_OK
 
 
 def gui_unavailable() -> int:
@@ -80,6 +84,8 @@ def _list(args) -> int:
 def _check_writable(option: str, path: str | None) -> None:
     if path is None or path == "-":
         return
+    if not path.strip():
+        raise ParamError(f"{option}: {path!r} is empty; allowed: a file path in a writable folder")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
         raise ParamError(f"{option}: {path!r} is a directory; allowed: a file path in a writable folder")
@@ -161,8 +167,9 @@ def _print_human(trace, summary: dict, lang: str) -> None:
 
 def _code(args) -> int:
     from app.core.lessons import get_lesson
+    from app.core.params import resolve
 
-    get_lesson(args.lesson)
-    parse_assignments(args.assignments)
+    lesson = get_lesson(args.lesson)
+    lesson.check(resolve(lesson.params, parse_assignments(args.assignments), lesson.id))
     print("procscope: code: not available yet in this version", file=sys.stderr)
     return EXIT_FAILED

@@ -234,7 +234,8 @@ def _explain(sharing, lock, expected, actual, lost, views, start, method):
             return (
                 f"{head_en}: {lost} update(s) lost. Without a lock several workers read the same value during the "
                 "hold time and each wrote back read + step, overwriting one another.",
-                f"{head_zh}：丢失了 {lost} 次更新。没有锁时，几个进程在停顿期间读到同一个值，各自写回 读取值+步长，互相覆盖。",
+                f"{head_zh}：丢失了 {lost} 次更新。"
+                "没有锁时，几个进程在停顿期间读到同一个值，各自写回 读取值+步长，互相覆盖。",
             )
         return (
             f"{head_en}: none lost this time, but only by luck of timing; raise hold_s or workers to see the race.",

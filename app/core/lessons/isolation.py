@@ -45,7 +45,8 @@ class Isolation(Lesson):
                  if same_id else "The children's ids differ or repeat by chance: each is an address in its "
                  "own process, not a shared object."))
         zh = ("父进程的列表仍然为空：每个子进程追加的是它自己那一份模块级列表。"
-              + ("所有子进程报告的 id() 相同，因为 fork 出的副本保留了父进程的地址——不同进程中的同一地址仍是不同的内存。"
+              + ("所有子进程报告的 id() 相同，因为 fork 出的副本保留了父进程的地址——"
+                 "不同进程中的同一地址仍是不同的内存。"
                  if same_id else "子进程的 id() 各不相同或偶尔相同：它只是各自进程中的地址，并不是共享对象。"))
         return {
             "parent_list": parent[0]["parent_list"] if parent else None,

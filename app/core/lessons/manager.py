@@ -97,7 +97,9 @@ class Manager(Lesson):
         ok = got == expected
         en = (f"All {n} processes wrote through proxies to one {kind} that lives in the manager's server process "
               f"(pid {server.pid if server else '?'}); the parent reads {final}. ")
-        zh = f"全部 {n} 个进程通过代理写入同一个位于 manager 服务进程（pid {server.pid if server else '?'}）中的 {kind}；父进程读到 {final}。"
+        server_pid = server.pid if server else "?"
+        zh = (f"全部 {n} 个进程通过代理写入同一个位于 manager 服务进程（pid {server_pid}）中的 {kind}；"
+              f"父进程读到 {final}。")
         if p["sequential"]:
             en += "Joined one by one, each saw the value it had just written, as in the tutorial."
             zh += "逐个 join 时，每个进程都看到自己刚写入的值，与教程一致。"

@@ -11,7 +11,6 @@ import math
 import os
 from time import perf_counter_ns
 
-
 from app.core import events as ev
 from app.core.lessons.base import Lesson, explain
 from app.core.params import ParamSpec
@@ -152,7 +151,8 @@ class Pool(Lesson):
         shown = wall if wall is not None else float("nan")
         en = (f"{done} of {m} tasks done on {len(pids)} distinct worker process(es) of a Pool({n}) in "
               f"{shown:.2f} s from the first task's start to the last one's end; the ideal is {ideal:.2f} s. ")
-        zh = f"Pool({n}) 中的 {len(pids)} 个不同进程完成了 {m} 个任务中的 {done} 个，用时 {shown:.2f} 秒；理想时间为 {ideal:.2f} 秒。"
+        zh = (f"Pool({n}) 中的 {len(pids)} 个不同进程完成了 {m} 个任务中的 {done} 个，"
+              f"用时 {shown:.2f} 秒；理想时间为 {ideal:.2f} 秒。")
         if p["mode"] == "apply":
             en += "apply() waits for each task before submitting the next, so the pool runs them one at a time."
             zh += "apply() 等待每个任务完成后才提交下一个，所以进程池一次只执行一个任务（串行）。"

@@ -120,7 +120,8 @@ class SharedArray(Lesson):
         if lost:
             en.append(f"{lost} update(s) were lost: `temp[0] += add` reads, then writes; two workers that read "
                       "the same value both write the same result. Use the lock.")
-            zh.append(f"丢失了 {lost} 次更新：`temp[0] += add` 先读后写，两个进程读到同一个值就会写回同一个结果。请加锁。")
+            zh.append(f"丢失了 {lost} 次更新：`temp[0] += add` 先读后写，"
+                      "两个进程读到同一个值就会写回同一个结果。请加锁。")
         elif p["lock"] == "none":
             en.append("No update was lost this time, but nothing prevents it: the read and the write are separate "
                       "steps (raise hold_s to see the race).")

@@ -1,0 +1,1 @@
+"""The headless core: lessons, workers, event stream, runner, trace. Never imports Qt."""
