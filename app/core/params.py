@@ -20,7 +20,7 @@ class ParamError(ValueError):
 @dataclass(frozen=True)
 class ParamSpec:
     name: str
-    kind: str  # "int", "float", "choice", "bool"
+    kind: str  # "int", "float", "choice", "choices" (a comma-separated subset), "bool"
     default: object
     label_en: str
     label_zh: str
@@ -35,6 +35,8 @@ class ParamSpec:
         """What is allowed, in words (for error messages and tooltips)."""
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "choices":
+            return "one or more of " + ", ".join(self.choices) + ", separated by commas"
         if self.kind == "bool":
             return "true or false"
         noun = "an integer" if self.kind == "int" else "a number"
@@ -59,6 +61,12 @@ class ParamSpec:
             if value not in self.choices:
                 raise self._fail(text)
             return value
+        if self.kind == "choices":
+            items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+            values = [str(item).strip() for item in items if str(item).strip()]
+            if not values or any(v not in self.choices for v in values):
+                raise self._fail(text)
+            return list(dict.fromkeys(values))  # keep the order given, drop repeats
         try:
             if isinstance(text, bool):
                 raise ValueError
@@ -89,7 +97,7 @@ class ParamSpec:
         }
         if self.kind in ("int", "float"):
             data["min"], data["max"] = self.minimum, self.maximum
-        if self.kind == "choice":
+        if self.kind in ("choice", "choices"):
             data["choices"] = list(self.choices)
         if self.help_en:
             data["help"] = {"en": self.help_en, "zh": self.help_zh}

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from app.core.lessons import basics, counter, isolation, manager, pool, queue_relay, shared_array
+from app.core.lessons import (
+    basics,
+    counter,
+    deadlock,
+    isolation,
+    manager,
+    pool,
+    queue_relay,
+    shared_array,
+    speedup,
+    sync,
+)
 from app.core.lessons.base import Lesson
 from app.core.params import ParamError
 
-_MODULES = (basics, isolation, shared_array, manager, queue_relay, counter, pool)
+_MODULES = (basics, isolation, shared_array, manager, queue_relay, counter, pool, sync, deadlock, speedup)
 LESSONS: dict[str, Lesson] = {m.LESSON.id: m.LESSON for m in _MODULES}
 
 

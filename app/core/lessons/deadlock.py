@@ -1,0 +1,87 @@
+"""Lesson ``deadlock`` (beyond the tutorial): locks taken in opposite orders.
+
+Worker i takes lock i, then lock (i+1) mod N: a ring, so every worker ends up
+waiting for a lock its neighbour holds. The runner detects the wait-for cycle
+from the event stream (``app.core.waitfor``), records it and stops the run
+cleanly. With ``ordered=true`` every worker takes the lower-numbered lock
+first, which breaks the ring.
+
+Result keys: ``detected``, ``cycle`` (process indexes), ``locks`` (the lock
+each of them waits for), ``detect_s`` (from the cycle forming to its
+detection), ``formed_s``, ``explanation``.
+"""
+
+from __future__ import annotations
+
+from app.core import events as ev
+from app.core.lessons.base import Lesson, explain
+from app.core.params import ParamSpec
+
+
+def worker(probe, i: int, locks, start_line, hold_s: float, ordered: bool) -> None:
+    n = len(locks)
+    first, second = i, (i + 1) % n
+    if ordered:
+        first, second = min(first, second), max(first, second)
+    probe.block(ev.WAITING)
+    start_line.wait()  # everyone starts together, so the race is not decided by start-up time
+    probe.state(ev.WORKING)
+    with probe.holding(locks[first], first):
+        print(f"worker {i}: took lock {first}, now wants lock {second}")
+        probe.sleep(hold_s, code=None)
+        with probe.holding(locks[second], second, after=ev.HOLDING):
+            print(f"worker {i}: took lock {second} too")
+            probe.sleep(hold_s / 2, code=None)
+    print(f"worker {i}: released both")
+
+
+class Deadlock(Lesson):
+    id = "deadlock"
+    section = "超出教程：死锁"
+    title_en = "Deadlock: locks taken in opposite orders"
+    title_zh = "死锁：以相反顺序获取锁"
+    summary_en = "Each worker holds one lock and waits for the next one's: the app finds the cycle and stops."
+    summary_zh = "每个进程持有一把锁，又等待下一个进程的锁：程序找出这个环并停止运行。"
+    expects_deadlock = True
+    specs = (
+        ParamSpec("workers", "int", 2, "Workers", "进程数", 2, 64,
+                  help_en="Worker i takes lock i, then lock i+1 (the last takes lock 0).",
+                  help_zh="第 i 个进程先取锁 i，再取锁 i+1（最后一个取锁 0）。"),
+        ParamSpec("hold_s", "float", 0.2, "Hold time (s)", "持锁时间（秒）", 0.0, 60.0),
+        ParamSpec("ordered", "bool", False, "One global lock order", "统一加锁顺序",
+                  help_en="true: every worker takes the lower-numbered lock first — no deadlock.",
+                  help_zh="true：每个进程都先取编号小的锁——不会死锁。"),
+    )
+
+    def run(self, rc, values):
+        n = values["workers"]
+        locks = [rc.ctx.Lock() for _ in range(n)]
+        start_line = rc.ctx.Barrier(n)
+        processes = [rc.start(worker, (i, locks, start_line, values["hold_s"], values["ordered"]))
+                     for i in range(n)]
+        rc.join(*processes)
+
+    def summarize(self, trace):
+        found = next((r["deadlock"] for r in trace.results(-1) if "deadlock" in r), None)
+        ordered = trace.meta["params"]["ordered"]
+        if found:
+            cycle = found["cycle"]
+            names = {i: p.name for i, p in trace.processes().items()}
+            ring = " → ".join(f"{names.get(i, i)} waits for lock {lock}" for i, lock in zip(cycle, found["locks"],
+                                                                                                strict=False))
+            detect_s = (found["detected_ns"] - found["formed_ns"]) / 1e9
+            en = (f"Deadlock: {ring}, each held by the next. Nobody can go on, so the app detected the cycle "
+                  f"{detect_s * 1000:.0f} ms after it formed and stopped the run. Taking the locks in one global "
+                  "order (ordered=true) prevents it.")
+            zh = (f"死锁：{ring}，而每把锁都被下一个进程持有。谁也无法继续，程序在环形成后 {detect_s * 1000:.0f} 毫秒"
+                  "检测到它并停止了运行。所有进程按统一顺序加锁（ordered=true）就能避免。")
+            return {"detected": True, "cycle": cycle, "locks": found["locks"], "detect_s": round(detect_s, 6),
+                    "formed_s": round(trace.seconds(found["formed_ns"]), 6), "explanation": explain(en, zh)}
+        en = ("No deadlock: every worker took the locks in one global order, so no cycle of waits could form."
+              if ordered else "No deadlock formed this time.")
+        zh = "没有死锁：每个进程都按统一顺序加锁，等待不可能形成环。" if ordered else "这一次没有形成死锁。"
+        return {"detected": False, "cycle": [], "locks": [], "detect_s": None, "formed_s": None,
+                "explanation": explain(en, zh)}
+
+
+LESSON = Deadlock()

@@ -1,0 +1,126 @@
+"""Lesson ``speedup`` (beyond the tutorial): why four workers are not four times faster.
+
+One CPU-bound job (``job_size`` loop iterations) split over 1…``max_workers``
+processes, for each start method: wall time and speedup; the start cost of a
+process is measured apart (no-op workers: request → first sign of life); the
+serial fraction of Amdahl's law that best explains the curve is fitted over
+the worker counts the machine has cores for.
+
+Result keys: ``points`` (each ``workers``, ``start_method``, ``wall_s``,
+``speedup``), ``start_cost_s`` (per start method), ``serial_fraction``,
+``cpu_count``, ``explanation``.
+"""
+
+from __future__ import annotations
+
+import os
+from time import perf_counter_ns
+
+from app.core.lessons.base import Lesson, explain
+from app.core.params import MAX_PROCESSES, ParamSpec
+
+METHODS = ("spawn", "fork", "forkserver")
+
+
+def crunch(probe, i: int, iterations: int) -> None:
+    """Pure-Python CPU work: no I/O, no sharing."""
+    total = 0
+    for k in range(iterations):
+        total += k * k % 7
+    probe.result({"worker": i, "checksum": total})
+
+
+def noop(probe, i: int) -> None:
+    """Does nothing: what is left is the cost of starting a process."""
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+def amdahl(serial: float, n: int) -> float:
+    return 1.0 / (serial + (1.0 - serial) / n)
+
+
+def fit_serial_fraction(points: list[tuple[int, float]]) -> float | None:
+    """The serial fraction s in [0, 1] whose Amdahl curve is closest (least squares) to the points."""
+    usable = [(n, s) for n, s in points if n > 1]
+    if not usable:
+        return None
+    grid = [k / 1000 for k in range(1001)]
+    return min(grid, key=lambda s: sum((amdahl(s, n) - obs) ** 2 for n, obs in usable))
+
+
+class Speedup(Lesson):
+    id = "speedup"
+    section = "超出教程：加速比"
+    title_en = "Speedup and Amdahl's law"
+    title_zh = "加速比与阿姆达尔定律"
+    summary_en = "The same CPU-bound job on 1…N processes: wall time, speedup, start cost, Amdahl's serial fraction."
+    summary_zh = "同一个计算密集型任务分给 1…N 个进程：耗时、加速比、进程启动开销、阿姆达尔定律的串行比例。"
+    specs = (
+        ParamSpec("job_size", "int", 4_000_000, "Job size (loop iterations)", "任务量（循环次数）", 1000, 10**10),
+        ParamSpec("max_workers", "int", min(MAX_PROCESSES, cpu_count()), "Max workers", "最多进程数", 1,
+                  MAX_PROCESSES, help_en="Defaults to this machine's CPU count.", help_zh="默认为本机的 CPU 数。"),
+        ParamSpec("start_methods", "choices", ["spawn"], "Start methods", "启动方式", choices=METHODS,
+                  help_en="Comma-separated, e.g. spawn,fork.", help_zh="用逗号分隔，例如 spawn,fork。"),
+    )
+
+    def check(self, values):
+        import multiprocessing
+
+        from app.core.params import ParamError
+
+        missing = [m for m in values["start_methods"] if m not in multiprocessing.get_all_start_methods()]
+        if missing:
+            raise ParamError(f"start_methods: {missing[0]!r} is not available on this platform; allowed: "
+                             + ", ".join(multiprocessing.get_all_start_methods()))
+
+    def run(self, rc, values):
+        size, top = values["job_size"], values["max_workers"]
+        for method in values["start_methods"]:
+            rc.join(*[rc.start(noop, (i,), name=f"{method}-noop-{i}", method=method) for i in range(min(top, 4))])
+            for n in range(1, top + 1):
+                shares = [size // n + (1 if j < size % n else 0) for j in range(n)]
+                begin = perf_counter_ns()
+                processes = [rc.start(crunch, (j, shares[j]), name=f"{method}-{n}w-{j}", method=method)
+                             for j in range(n)]
+                rc.join(*processes)
+                rc.result({"start_method": method, "workers": n, "wall_ns": perf_counter_ns() - begin})
+
+    def summarize(self, trace):
+        p = trace.meta["params"]
+        runs = [r for r in trace.results(-1) if "wall_ns" in r]
+        points = []
+        for method in p["start_methods"]:
+            mine = [r for r in runs if r["start_method"] == method]
+            base = next((r["wall_ns"] for r in mine if r["workers"] == 1), None)
+            for r in mine:
+                points.append({"workers": r["workers"], "start_method": method, "wall_s": round(r["wall_ns"] / 1e9, 6),
+                               "speedup": round(base / r["wall_ns"], 4) if base else None})
+        costs = {}
+        for method in p["start_methods"]:
+            lat = [info.start_latency_s() for info in trace.processes().values()
+                   if info.name.startswith(f"{method}-noop-") and info.start_latency_s() is not None]
+            costs[method] = round(sum(lat) / len(lat), 6) if lat else None
+        cores = cpu_count()
+        fit_points = [(x["workers"], x["speedup"]) for x in points if x["speedup"] and x["workers"] <= cores]
+        serial = fit_serial_fraction(fit_points)
+        best = max(points, key=lambda x: x["speedup"] or 0) if points else None
+        en = (f"This machine has {cores} CPU(s). " + (f"The best speedup was {best['speedup']:.2f}× with "
+              f"{best['workers']} workers ({best['start_method']}). " if best else "")
+              + (f"Amdahl's law fits a serial fraction of {serial:.3f}: the part that does not get faster "
+                 "(starting processes, collecting results) caps the speedup. " if serial is not None else "")
+              + "More workers than cores cannot help: they only take turns. Each process also costs "
+              + ", ".join(f"{m} {c * 1000:.0f} ms" for m, c in costs.items() if c is not None) + " to start.")
+        zh = (f"本机有 {cores} 个 CPU。" + (f"最佳加速比为 {best['speedup']:.2f} 倍（{best['workers']} 个进程，"
+              f"{best['start_method']}）。" if best else "")
+              + (f"阿姆达尔定律拟合出的串行比例为 {serial:.3f}：无法并行的部分（启动进程、收集结果）限制了加速比。"
+                 if serial is not None else "")
+              + "进程数超过 CPU 核数没有帮助：它们只能轮流运行。每启动一个进程还要花费 "
+              + "、".join(f"{m} {c * 1000:.0f} 毫秒" for m, c in costs.items() if c is not None) + "。")
+        return {"points": points, "start_cost_s": costs, "serial_fraction": serial, "cpu_count": cores,
+                "explanation": explain(en, zh)}
+
+
+LESSON = Speedup()

@@ -1,0 +1,256 @@
+"""Lesson ``sync`` (tutorial 2.: Event, Condition, Semaphore — and Barrier): what each guarantees.
+
+Each run checks its primitive's invariant from the recorded trace, so a broken
+program (a missing semaphore, a wait that does not wait) is caught by the same
+check. Work units are TASK records (task = round), the condition's stock is
+value slot 0.
+
+Result keys: ``primitive``, ``invariant`` (``en``/``zh``), ``invariant_held``,
+``violations`` (what broke it, if anything), and the measured quantity:
+``max_concurrent`` (semaphore), ``waited_s`` (event: per worker), ``min_stock``/
+``produced``/``consumed``/``woken_without_notify`` (condition), ``phase_gaps_s``
+(barrier: the next phase's first start minus this phase's last end),
+``explanation``.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+
+from app.core import events as ev
+from app.core.lessons.base import Lesson, explain
+from app.core.params import ParamError, ParamSpec, workers
+
+PRIMITIVES = ("event", "semaphore", "condition", "barrier")
+
+
+def _work(probe, round_no: int, seconds: float) -> None:
+    probe.record(ev.TASK, round_no, ev.TASK_START)
+    probe.sleep(seconds, code=None)
+    probe.record(ev.TASK, round_no, ev.TASK_END)
+
+
+def event_worker(probe, i: int, gun, hold_s: float) -> None:
+    """Wait for the start gun, then work."""
+    probe.block(ev.WAITING)
+    gun.wait()
+    probe.state(ev.WORKING)
+    _work(probe, 0, hold_s)
+    print(f"worker {i}: started after the gun")
+
+
+def semaphore_worker(probe, i: int, sem, hold_s: float, rounds: int) -> None:
+    """At most k inside at once."""
+    for r in range(rounds):
+        with probe.holding(sem):
+            _work(probe, r, hold_s)
+    print(f"worker {i}: done")
+
+
+def producer(probe, i: int, cond, stock, items: int, hold_s: float) -> None:
+    for _ in range(items):
+        probe.sleep(hold_s / 2, code=ev.WORKING)  # making an item takes time
+        with probe.holding(cond):
+            stock.value += 1
+            probe.value(0, stock.value)
+            cond.notify()
+    print(f"producer {i}: made {items}")
+
+
+def consumer(probe, i: int, cond, stock, items: int, hold_s: float) -> None:
+    for r in range(items):
+        with probe.holding(cond):
+            while stock.value == 0:
+                # Condition.wait() releases the lock while it waits: record it so.
+                probe.record(ev.LOCK, ev.LOCK_RELEASED, 0)
+                probe.block(ev.WAITING, 0)  # detail 0: waiting for a notify, not for the lock
+                cond.wait()
+                probe.record(ev.LOCK, ev.LOCK_ACQUIRED, 0)
+                probe.state(ev.HOLDING, 1)
+            stock.value -= 1
+            probe.value(0, stock.value)
+        _work(probe, r, hold_s / 2)
+    print(f"consumer {i}: took {items}")
+
+
+def barrier_worker(probe, i: int, barrier, hold_s: float, rounds: int) -> None:
+    """Phases of unequal work; nobody starts phase n+1 before all finished phase n."""
+    for phase in range(rounds):
+        _work(probe, phase, hold_s * (1 + i % 3) / 2)
+        probe.block(ev.WAITING)
+        barrier.wait()
+        probe.state(ev.WORKING)
+    print(f"worker {i}: passed {rounds} barriers")
+
+
+INVARIANTS = {
+    "event": ("nobody works before the event is set", "事件被 set 之前，没有进程开始工作"),
+    "semaphore": ("never more than k processes work at once", "同一时刻最多 k 个进程在工作"),
+    "condition": ("nothing is consumed that was not produced, and every waiting consumer is woken by a notify",
+                  "不会消费尚未生产的东西，每个等待的消费者都是被 notify 唤醒的"),
+    "barrier": ("no process enters phase n+1 before all finished phase n",
+                "所有进程完成第 n 阶段之前，没有进程进入第 n+1 阶段"),
+}
+
+
+class Sync(Lesson):
+    id = "sync"
+    section = "2. 进程锁（Event、Condition、Semaphore）"
+    title_en = "Event, Semaphore, Condition, Barrier"
+    title_zh = "Event、Semaphore、Condition、Barrier"
+    summary_en = "What each synchronisation primitive guarantees, checked from the recorded trace."
+    summary_zh = "每种同步原语保证了什么——用记录下来的轨迹来检验。"
+    specs = (
+        ParamSpec("primitive", "choice", "semaphore", "Primitive", "同步原语", choices=PRIMITIVES),
+        workers(6),
+        ParamSpec("k", "int", 2, "k (semaphore slots)", "k（信号量个数）", 1, 64),
+        ParamSpec("hold_s", "float", 0.5, "Work time (s)", "工作时间（秒）", 0.0, 60.0),
+        ParamSpec("rounds", "int", 2, "Rounds / phases / items", "轮数/阶段数/物品数", 1, 100,
+                  help_en="Semaphore rounds per worker, barrier phases, items each consumer takes.",
+                  help_zh="信号量：每个进程的轮数；屏障：阶段数；条件变量：每个消费者取走的物品数。"),
+    )
+
+    def check(self, values):
+        if values["primitive"] in ("condition", "barrier") and values["workers"] < 2:
+            raise ParamError(f"workers: {values['workers']} is not allowed with primitive={values['primitive']}; "
+                             "allowed: an integer from 2 to 64")
+
+    def value_slots(self, values):
+        return [{"name": "stock", "expected": 0}] if values["primitive"] == "condition" else []
+
+    # The primitives are made here so that a test can swap in a broken one.
+    def make(self, ctx, primitive: str, values: dict):
+        if primitive == "event":
+            return ctx.Event()
+        if primitive == "semaphore":
+            return ctx.Semaphore(values["k"])
+        if primitive == "condition":
+            return ctx.Condition()
+        return ctx.Barrier(values["workers"])
+
+    def run(self, rc, values):
+        primitive, n, hold, rounds = values["primitive"], values["workers"], values["hold_s"], values["rounds"]
+        obj = self.make(rc.ctx, primitive, values)
+        if primitive == "event":
+            processes = [rc.start(event_worker, (i, obj, hold)) for i in range(n)]
+            rc.wait_until_entered(processes, ev.WAITING)
+            rc.sleep(hold)  # the parent gets ready while everyone waits
+            rc.result({"set_ns": perf_counter_ns()})
+            obj.set()
+        elif primitive == "semaphore":
+            processes = [rc.start(semaphore_worker, (i, obj, hold, rounds)) for i in range(n)]
+        elif primitive == "condition":
+            stock = rc.ctx.Value("i", 0, lock=False)  # guarded by the condition's lock
+            producers = max(1, n // 2)
+            consumers = n - producers
+            total = consumers * rounds
+            share = [total // producers + (1 if j < total % producers else 0) for j in range(producers)]
+            processes = [rc.start(consumer, (i, obj, stock, rounds, hold), name=f"consumer-{i}")
+                         for i in range(consumers)]
+            processes += [rc.start(producer, (j, obj, stock, share[j], hold), name=f"producer-{j}")
+                          for j in range(producers)]
+        else:
+            processes = [rc.start(barrier_worker, (i, obj, hold, rounds)) for i in range(n)]
+        rc.join(*processes)
+
+    def summarize(self, trace):
+        p = trace.meta["params"]
+        primitive = p["primitive"]
+        check = {"event": _check_event, "semaphore": _check_semaphore, "condition": _check_condition,
+                 "barrier": _check_barrier}[primitive]
+        measured, violations = check(trace, p)
+        held = not violations
+        inv_en, inv_zh = INVARIANTS[primitive]
+        en = f"Invariant: {inv_en} — {'held' if held else 'BROKEN'} in this run."
+        zh = f"不变量：{inv_zh}——本次运行中{'成立' if held else '被破坏'}。"
+        if violations:
+            en += f" Violations: {violations[:5]}."
+            zh += f" 违反之处：{violations[:5]}。"
+        return {"primitive": primitive, "invariant": {"en": inv_en, "zh": inv_zh}, "invariant_held": held,
+                "violations": violations, **measured, "explanation": explain(en, zh)}
+
+
+def work_units(trace) -> list[tuple[int, int, int, int]]:
+    """(process index, round, start_ns, end_ns) of every finished work unit."""
+    recs = trace.records
+    marks = recs[recs[:, 2] == ev.TASK]
+    open_units, units = {}, []
+    for t_ns, index, _k, round_no, what in marks[marks[:, 0].argsort(kind="stable")].tolist():
+        if what == ev.TASK_START:
+            open_units[(index, round_no)] = t_ns
+        elif (index, round_no) in open_units:
+            units.append((index, round_no, open_units.pop((index, round_no)), t_ns))
+    return units
+
+
+def max_overlap(intervals) -> int:
+    """The most intervals open at one moment (an end at t closes before a start at t)."""
+    edges = sorted([(s, 1) for s, _e in intervals] + [(e, -1) for _s, e in intervals], key=lambda x: (x[0], x[1]))
+    best = now = 0
+    for _t, step in edges:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def _check_event(trace, p):
+    set_ns = next((r["set_ns"] for r in trace.results(-1) if "set_ns" in r), None)
+    units = work_units(trace)
+    violations = [f"worker {i} worked {(set_ns - s) / 1e6:.1f} ms before the set" for i, _r, s, _e in units
+                  if set_ns is not None and s < set_ns]
+    waited = {}
+    for index in trace.processes():
+        iv = trace.intervals(index)
+        waits = iv[iv[:, 2] == ev.WAITING]
+        waited[index] = round(float((waits[:, 1] - waits[:, 0]).sum()) / 1e9, 6)
+    if set_ns is None:
+        violations.append("the event was never set")
+    return {"waited_s": waited, "set_s": round(trace.seconds(set_ns), 6) if set_ns else None}, violations
+
+
+def _check_semaphore(trace, p):
+    units = work_units(trace)
+    most = max_overlap([(s, e) for _i, _r, s, e in units])
+    violations = [f"{most} worked at once, more than k={p['k']}"] if most > p["k"] else []
+    return {"max_concurrent": most, "k": p["k"]}, violations
+
+
+def _check_condition(trace, p):
+    times, stock, _writers = trace.values(0)
+    violations = []
+    diffs = [stock[0]] + [b - a for a, b in zip(stock, stock[1:], strict=False)] if len(stock) else []
+    produced = int(sum(1 for d in diffs if d > 0))
+    consumed = int(sum(1 for d in diffs if d < 0))
+    if len(stock) and stock.min() < 0:
+        violations.append(f"stock fell to {int(stock.min())}: consumed what was not produced")
+    increases = [t for t, d in zip(times.tolist(), diffs, strict=False) if d > 0]
+    woken_without = 0
+    for index, info in trace.processes().items():
+        if not info.name.startswith("consumer"):
+            continue
+        iv = trace.intervals(index, info)
+        notify_waits = iv[(iv[:, 2] == ev.WAITING) & (iv[:, 3] == 0)]
+        for start, end, _code, _d in notify_waits.tolist():
+            if end > start and not any(start < t <= end for t in increases) and end != iv[-1, 1]:
+                woken_without += 1
+    if woken_without:
+        violations.append(f"{woken_without} wait(s) ended without any notify")
+    return {"min_stock": int(stock.min()) if len(stock) else 0, "produced": produced, "consumed": consumed,
+            "woken_without_notify": woken_without}, violations
+
+
+def _check_barrier(trace, p):
+    units = work_units(trace)
+    gaps, violations = [], []
+    for phase in range(p["rounds"] - 1):
+        ends = [e for _i, r, _s, e in units if r == phase]
+        starts = [s for _i, r, s, _e in units if r == phase + 1]
+        if ends and starts:
+            gap = (min(starts) - max(ends)) / 1e9
+            gaps.append(round(gap, 6))
+            if gap < 0:
+                violations.append(f"phase {phase + 1} began {-gap * 1000:.1f} ms before phase {phase} ended")
+    return {"phase_gaps_s": gaps}, violations
+
+
+LESSON = Sync()
