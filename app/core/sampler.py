@@ -52,6 +52,8 @@ class Sampler:
                     rss = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
+            if rss == 0:  # an exited process not yet reaped (a zombie) has no memory to report
+                continue
             rows.append((perf_counter_ns(), index, ev.SAMPLE, int(cpu * 100), rss))
         if rows:
             self._emit(np.array(rows, dtype=np.int64))

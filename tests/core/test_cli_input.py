@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LESSON_IDS = ["basics", "isolation", "shared_array", "manager", "queue_relay", "counter", "pool"]
+LESSON_IDS = ["basics", "isolation", "shared_array", "manager", "queue_relay", "counter", "pool",
+              "sync", "deadlock", "speedup"]
 SUBPROCESS_TIMEOUT_S = 60
 ERROR_PREFIX = "procscope: error:"
 
@@ -243,6 +244,9 @@ CONTRACT_DEFAULTS = {
                 "increments": 1, "hold_s": 1.0},
     "pool": {"pool_size": 5, "tasks": 30, "task_s": 1.0, "mode": "apply_async", "chunksize": 1,
              "maxtasksperchild": 0, "finish": "close_join"},
+    "sync": {"primitive": "semaphore", "workers": 6, "k": 2, "hold_s": 0.5},
+    "deadlock": {"workers": 2, "hold_s": 0.2, "ordered": False},
+    "speedup": {"start_methods": ["spawn"]},
 }
 
 
@@ -258,9 +262,11 @@ def test_list_json_describes_every_lesson_and_parameter(cli):
         assert len(names) == len(set(names)), names
         for param in lesson["params"]:
             assert {"name", "type", "default"} <= set(param), param
-            assert param["type"] in ("int", "float", "choice", "bool"), param
+            assert param["type"] in ("int", "float", "choice", "choices", "bool"), param
             if param["type"] == "choice":
                 assert param["default"] in param["choices"], param
+            if param["type"] == "choices":
+                assert set(param["default"]) <= set(param["choices"]), param
         defaults = {p["name"]: p["default"] for p in lesson["params"]}
         assert defaults["tempo"] == 1.0
         for name, default in CONTRACT_DEFAULTS[lesson["id"]].items():
