@@ -111,10 +111,11 @@ def _run(args) -> int:
 
     runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method)
     timeout = _timeout(args.timeout)
-    for option, unsupported in (("--chrome-trace", args.chrome_trace), ("--png", args.png)):
-        if unsupported:
-            raise ParamError(f"{option}: not available yet in this version; allowed: --json, --trace, --csv")
-    for option, path in (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv)):
+    if args.png:
+        raise ParamError("--png: not available yet in this version; allowed: --json, --trace, --csv, --chrome-trace")
+    outputs = (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv),
+               ("--chrome-trace", args.chrome_trace))
+    for option, path in outputs:
         _check_writable(option, path)
     trace = runner.run(timeout=timeout)
     from app.core.summary import build_summary
@@ -124,6 +125,10 @@ def _run(args) -> int:
         trace.save(args.trace)
     if args.csv:
         trace.to_csv(args.csv)
+    if args.chrome_trace:
+        from app.core.chrome_trace import write_chrome_trace
+
+        write_chrome_trace(trace, args.chrome_trace)
     if args.json_out == "-":
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
@@ -134,10 +139,15 @@ def _run(args) -> int:
 
 
 def _write_json(path: str, data: dict) -> None:
+    """Write atomically: a failure leaves neither a half-written file nor a temp file."""
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, indent=2)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _default_lang() -> str:

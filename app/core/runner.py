@@ -87,6 +87,7 @@ class Runner:
         self._pools: list = []
         self._managers: list = []
         self._terminated_by_run: set[int] = set()  # pids the run itself ended on purpose
+        self._exit_seen_ns: dict[int, int] = {}  # pid -> when the parent saw it gone
         self._pid_by_index: dict[int, int] = {}
         self._writers_to_close: list = []
         self._readers: set = set()
@@ -229,6 +230,11 @@ class Runner:
         self.emit_text(index, ev.META, {"pid": manager._process.pid})
         return manager
 
+    def note_exit(self, process) -> None:
+        """Remember when the parent saw a process gone: the lane's end on the time axis."""
+        with self._lock:
+            self._exit_seen_ns.setdefault(process.pid, perf_counter_ns())
+
     def mark_terminated(self, pids) -> None:
         with self._lock:
             self._terminated_by_run.update(p for p in pids if p)
@@ -334,10 +340,13 @@ class Runner:
         deadline = perf_counter_ns() + int(TERMINATE_GRACE_S * 1e9)
         for process in processes:
             process.join(max(0.0, (deadline - perf_counter_ns()) / 1e9))
+            if process.exitcode is not None:
+                self.note_exit(process)
         for process in processes:
             if process.exitcode is None:
                 _quietly(process.kill)
                 process.join(1.0)
+                self.note_exit(process)
         for child in descendants:
             _quietly(child.kill)
         for writer in self._writers_to_close:
@@ -365,7 +374,7 @@ class Runner:
             else:
                 how = trace_module.EXIT_CRASHED  # gone without a final event: killed from outside
             code = process.exitcode if process.exitcode is not None else ev.EXIT_UNKNOWN
-            rows.append((now, index, ev.EXIT, code, how))
+            rows.append((self._exit_seen_ns.get(process.pid, now), index, ev.EXIT, code, how))
         if rows:
             self.emit(np.array(rows, dtype=np.int64))
 
@@ -391,6 +400,7 @@ class RunContext:
             while process.exitcode is None:
                 self.check()
                 process.join(POLL_S)
+            self._runner.note_exit(process)
 
     def wait_until_entered(self, processes, code: int) -> None:
         """Wait until each started process has entered state ``code`` (e.g. all have begun to wait)."""

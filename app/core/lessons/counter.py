@@ -94,7 +94,8 @@ def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_
 
 def _update(probe, shared, step, hold_s, locked):
     read = shared.read(probe)
-    probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)
+    if shared.sharing == "queue":
+        probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)  # back from the queue's wait
     probe.sleep(hold_s, code=None if locked else ev.SLEEPING)
     wrote = read + step
     shared.write(wrote)
