@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p_code = sub.add_parser("code", help="print the runnable script of a lesson")
     p_code.add_argument("lesson")
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
+    p_code.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
+    p_code.add_argument("--output", "-o", metavar="FILE", help="write the script to FILE instead of printing it")
     return parser
 
 
@@ -139,11 +141,15 @@ def _run(args) -> int:
 
 
 def _write_json(path: str, data: dict) -> None:
+    _write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _write_text(path: str, text: str) -> None:
     """Write atomically: a failure leaves neither a half-written file nor a temp file."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=2)
+            out.write(text)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -176,10 +182,19 @@ def _print_human(trace, summary: dict, lang: str) -> None:
 
 
 def _code(args) -> int:
+    from app.core.codegen import generate
     from app.core.lessons import get_lesson
     from app.core.params import resolve
+    from app.core.runner import check_start_method
 
     lesson = get_lesson(args.lesson)
-    lesson.check(resolve(lesson.params, parse_assignments(args.assignments), lesson.id))
-    print("procscope: code: not available yet in this version", file=sys.stderr)
-    return EXIT_FAILED
+    values = resolve(lesson.params, parse_assignments(args.assignments), lesson.id)
+    lesson.check(values)
+    check_start_method(args.start_method)
+    _check_writable("--output", args.output)
+    script = generate(lesson.id, values, args.start_method)
+    if args.output:
+        _write_text(args.output, script)
+    else:
+        print(script, end="" if script.endswith("\n") else "\n")
+    return EXIT_OK
