@@ -64,12 +64,6 @@ def run_cli(argv: list[str]) -> int:
         return EXIT_OK
 
 
-def gui_unavailable() -> int:
-    print("procscope: the desktop window is not built yet; use a subcommand:", file=sys.stderr)
-    _parser().print_help(sys.stderr)
-    return EXIT_BAD_INPUT
-
-
 def _list(args) -> int:
     from app.core.lessons import LESSONS
 
@@ -145,15 +139,10 @@ def _write_json(path: str, data: dict) -> None:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write atomically: a failure leaves neither a half-written file nor a temp file."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from app.core.atomic import atomic_open
+
+    with atomic_open(path) as out:
+        out.write(text)
 
 
 def _default_lang() -> str:

@@ -32,12 +32,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 
 import numpy as np
 
 from app.core import events as ev
+from app.core.atomic import atomic_open
 from app.core.trace import ProcessInfo, Trace
 
 DISPLAY_TIME_UNIT = "ms"
@@ -77,28 +76,20 @@ def write_chrome_trace(trace: Trace, path: str) -> None:
     unchanged.
     """
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write('{"traceEvents":[')
-            separator = "\n"
-            batch: list[str] = []
-            for event in iter_events(trace):
-                batch.append(encoder.encode(event))
-                if len(batch) == _WRITE_BATCH:
-                    out.write(separator + ",\n".join(batch))
-                    separator, batch = ",\n", []
-            if batch:
+    with atomic_open(path) as out:
+        out.write('{"traceEvents":[')
+        separator = "\n"
+        batch: list[str] = []
+        for event in iter_events(trace):
+            batch.append(encoder.encode(event))
+            if len(batch) == _WRITE_BATCH:
                 out.write(separator + ",\n".join(batch))
-            out.write("\n],")
-            out.write(f'"displayTimeUnit":{encoder.encode(DISPLAY_TIME_UNIT)},')
-            out.write(f'"metadata":{encoder.encode(_metadata(trace))}}}\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+                separator, batch = ",\n", []
+        if batch:
+            out.write(separator + ",\n".join(batch))
+        out.write("\n],")
+        out.write(f'"displayTimeUnit":{encoder.encode(DISPLAY_TIME_UNIT)},')
+        out.write(f'"metadata":{encoder.encode(_metadata(trace))}}}\n')
 
 
 def iter_events(trace: Trace):

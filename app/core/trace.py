@@ -15,8 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core import events as ev
+from app.core.atomic import atomic_open
 
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
@@ -194,19 +193,11 @@ class Trace:
         buffer = io.BytesIO()
         np.save(buffer, self.records, allow_pickle=False)
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("format.json", json.dumps(header))
-                zf.writestr("meta.json", json.dumps(self.meta, ensure_ascii=False))
-                zf.writestr("texts.json", json.dumps(self.texts, ensure_ascii=False))
-                zf.writestr("records.npy", buffer.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(path, binary=True) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("format.json", json.dumps(header))
+            zf.writestr("meta.json", json.dumps(self.meta, ensure_ascii=False))
+            zf.writestr("texts.json", json.dumps(self.texts, ensure_ascii=False))
+            zf.writestr("records.npy", buffer.getvalue())
 
     @classmethod
     def load(cls, path: str) -> Trace:
@@ -258,22 +249,14 @@ class Trace:
             text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
             rows.append((t_ns, index, ev.KIND_NAMES.get(kind, str(kind)), "", "", "", text))
         rows.sort(key=lambda r: r[0])
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(["t_s", "process", "name", "kind", "what", "value", "detail", "text"])
-                for t_ns, index, kind, what, value, detail, text in rows:
-                    writer.writerow(
-                        [f"{self.seconds(t_ns):.9f}", index, names.get(index, "parent" if index < 0 else ""),
-                         kind, what, value, detail, text]
-                    )
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(path) as out:
+            writer = csv.writer(out)
+            writer.writerow(["t_s", "process", "name", "kind", "what", "value", "detail", "text"])
+            for t_ns, index, kind, what, value, detail, text in rows:
+                writer.writerow(
+                    [f"{self.seconds(t_ns):.9f}", index, names.get(index, "parent" if index < 0 else ""),
+                     kind, what, value, detail, text]
+                )
 
 
 EXIT_HOW = {0: "done", 1: "crashed", 2: "terminated", 3: "stopped"}

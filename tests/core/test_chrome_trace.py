@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import chrome_trace
+from app.core import atomic, chrome_trace
 from app.core import events as ev
 from app.core.chrome_trace import to_chrome_trace, track_name, write_chrome_trace
 from app.core.runner import Runner
@@ -363,7 +363,7 @@ def test_failed_write_keeps_the_existing_file(tmp_path, monkeypatch):
     def broken_replace(_src, _dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(chrome_trace.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_chrome_trace(hand_made_trace(), str(path))
     assert path.read_text(encoding="utf-8") == "previous export"

@@ -1,0 +1,1 @@
+"""The desktop app (Qt): renders and controls; all logic lives in ``app.core``."""

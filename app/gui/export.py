@@ -1,0 +1,404 @@
+"""Export plots, the window and the recorded run to files (DESIGN §5: PNG, SVG, CSV, trace).
+
+Pure functions, no dialogs. Every one of them
+
+- checks the target first (``check_writable``): a missing folder, a folder
+  that is not writable, a path that is a folder or lies under a regular file
+  is refused before any work, with a message naming the path and the reason;
+- never leaves a half-written or temporary file: images are drawn in memory,
+  written to a temporary file in the target's folder and renamed over the
+  target (``os.replace``); the core writers (CSV, trace, Chrome trace) are
+  atomic the same way. A failure removes the temporary file and leaves an
+  existing target unchanged;
+- raises ``ExportError`` for every failure (with ``path`` and ``reason``), so
+  a caller needs one ``except``.
+
+Plots are drawn with pyqtgraph's exporters (``ImageExporter`` for PNG,
+``SVGExporter`` for SVG) into memory (``toBytes=True``), never straight to the
+target. Sizes: ``width`` and/or ``height`` in pixels, else ``scale`` times the
+plot's size on screen. With one side given, the other follows the plot's
+aspect ratio; with both, a PNG is exactly that size with the plot fitted in,
+centred, undistorted (Qt's ``KeepAspectRatio``) and an SVG is scaled uniformly
+to fit. The plot on screen is never resized or re-ranged by an export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import secrets
+import shutil
+
+from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap, QRegion
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
+
+translate = QCoreApplication.translate
+
+FORMATS = ("png", "svg")
+BACKGROUNDS = ("white", "themed")
+MAX_SIDE = 16384  # pixels per side of an exported image (a 16k PNG already takes 1 GB to draw)
+TEMP_PREFIX = ".procscope-"  # like the core's writers: a leftover is easy to recognise
+TEMP_SUFFIX = ".tmp"
+_INCHES_PER_METRE = 39.3701
+_SCREEN_DPI = 96  # the DPI written into a scale-1 PNG; a scale-2 PNG says 192
+
+
+class ExportError(Exception):
+    """An export that could not be done; ``str()`` names the path and the reason."""
+
+    def __init__(self, message: str, path: str = "", reason: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+def _error(path, reason: str) -> ExportError:
+    shown = os.fspath(path) if path is not None else ""
+    message = translate("Export", "Could not export to {path}: {reason}.").format(path=shown, reason=reason)
+    return ExportError(message, shown, reason)
+
+
+def _disk_error(path, exc: OSError) -> ExportError:
+    detail = exc.strerror or str(exc) or type(exc).__name__
+    return _error(path, translate("Export", "disk error ({error})").format(error=detail))
+
+
+# --- the target -------------------------------------------------------------------------
+def check_writable(path) -> str:
+    """The absolute target path, or an ``ExportError`` saying why nothing can be written there."""
+    given = os.fspath(path) if path is not None else ""
+    if not given.strip() or given.endswith(("/", os.sep)) or (os.altsep and given.endswith(os.altsep)):
+        raise _error(given, translate("Export", "no file name was given"))
+    full = os.path.abspath(given)
+    if os.path.isdir(full):
+        raise _error(given, translate("Export", "it is a folder, not a file"))
+    folder = os.path.dirname(full)
+    if not os.path.isdir(folder):
+        ancestor = folder
+        while ancestor and not os.path.exists(ancestor):
+            parent = os.path.dirname(ancestor)
+            if parent == ancestor:
+                break
+            ancestor = parent
+        if os.path.exists(ancestor) and not os.path.isdir(ancestor):
+            raise _error(given, translate("Export", "{parent} is a file, not a folder").format(parent=ancestor))
+        raise _error(given, translate("Export", "the folder {folder} does not exist").format(folder=folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _error(given, translate("Export", "the folder {folder} is not writable").format(folder=folder))
+    if os.path.exists(full) and not os.access(full, os.W_OK):
+        raise _error(given, translate("Export", "the file is read-only"))
+    return full
+
+
+def _new_temp(folder: str) -> str:
+    """An empty temporary file in ``folder`` with the permissions a normal new file gets (umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _attempt in range(100):
+        name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(name, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return name
+    raise FileExistsError(folder)
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _write_bytes(given, full: str, data: bytes) -> None:
+    """Write ``data`` to ``full`` through a temporary file in the same folder, then rename."""
+    try:
+        tmp = _new_temp(os.path.dirname(full))
+    except OSError as exc:
+        raise _disk_error(given, exc) from exc
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if os.path.isfile(full):
+            with contextlib.suppress(OSError):
+                shutil.copymode(full, tmp)  # replacing a file keeps its permissions
+        os.replace(tmp, full)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise _disk_error(given, exc) from exc
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+# --- plots --------------------------------------------------------------------------------
+def plot_item(plot_widget) -> QGraphicsItem | None:
+    """The graphics item to export: a PlotWidget's plotItem, a layout's central item, or an item."""
+    if isinstance(plot_widget, QGraphicsItem):
+        return plot_widget
+    for name in ("plotItem", "ci", "centralWidget"):
+        item = getattr(plot_widget, name, None)
+        if isinstance(item, QGraphicsItem):
+            return item
+    return None
+
+
+def _themed_background(item: QGraphicsItem) -> QColor:
+    """The colour the plot shows on screen: its view's background, else the view's palette."""
+    views = item.scene().views() if item.scene() is not None else []
+    if not views:
+        return QColor("white")
+    view: QGraphicsView = views[0]
+    brush = view.backgroundBrush()
+    if brush.style() != Qt.BrushStyle.NoBrush:
+        return QColor(brush.color())
+    return QColor(view.palette().color(QPalette.ColorRole.Window))
+
+
+def _check_size(given, width, height, scale) -> None:
+    for side in (width, height):
+        if side is not None and (not isinstance(side, int) or isinstance(side, bool) or not 1 <= side <= MAX_SIDE):
+            raise _error(given, translate("Export", "a side of {size} pixels is not possible (use 1 to {limit})")
+                         .format(size=side, limit=MAX_SIDE))
+    scale_ok = isinstance(scale, (int, float)) and not isinstance(scale, bool) and math.isfinite(scale) and scale > 0
+    if width is None and height is None and not scale_ok:
+        raise _error(given, translate("Export", "the scale {scale} is not possible (use a number above 0)")
+                     .format(scale=scale))
+
+
+def _target_size(given, source: QRectF, width, height, scale) -> tuple[int, int]:
+    """Output pixels from the requested width/height/scale and the plot's size on screen."""
+    sw, sh = source.width(), source.height()
+    if width is not None and height is not None:
+        w, h = width, height
+    elif width is not None:
+        w, h = width, max(1, round(width * sh / sw))
+    elif height is not None:
+        w, h = max(1, round(height * sw / sh)), height
+    else:
+        w, h = max(1, round(sw * scale)), max(1, round(sh * scale))
+    if w > MAX_SIDE or h > MAX_SIDE:
+        raise _error(given, translate("Export", "{width} × {height} pixels is too large (at most {limit} per side)")
+                     .format(width=w, height=h, limit=MAX_SIDE))
+    return w, h
+
+
+def _encode_png(image: QImage, dots_per_inch: float) -> bytes | None:
+    if dots_per_inch > 0:
+        dots_per_metre = round(dots_per_inch * _INCHES_PER_METRE)
+        image.setDotsPerMeterX(dots_per_metre)
+        image.setDotsPerMeterY(dots_per_metre)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data()) if ok and data.size() else None
+
+
+def _render_png(item: QGraphicsItem, size: tuple[int, int], source: QRectF, fit: float,
+                background: QColor) -> QImage:
+    """The plot drawn at ``fit`` × its size, centred on a ``size`` canvas of ``background``."""
+    from pyqtgraph.exporters import ImageExporter
+
+    drawn = (min(size[0], max(1, round(source.width() * fit))), min(size[1], max(1, round(source.height() * fit))))
+    exporter = ImageExporter(item)
+    params = exporter.parameters()
+    params.param("width").setValue(drawn[0], blockSignal=exporter.widthChanged)
+    params.param("height").setValue(drawn[1], blockSignal=exporter.heightChanged)
+    params.param("background").setValue(background)
+    image = exporter.export(toBytes=True)
+    if not isinstance(image, QImage) or image.isNull():
+        raise RuntimeError("the exporter drew no image")
+    if drawn == size:
+        return image
+    canvas = QImage(size[0], size[1], QImage.Format.Format_ARGB32)
+    canvas.fill(background)
+    painter = QPainter(canvas)
+    try:
+        painter.drawImage(QPoint((size[0] - drawn[0]) // 2, (size[1] - drawn[1]) // 2), image)
+    finally:
+        painter.end()
+    return canvas
+
+
+def _render_svg(item: QGraphicsItem, size: tuple[float, float], background: QColor) -> bytes:
+    from pyqtgraph.exporters import SVGExporter
+
+    exporter = SVGExporter(item)
+    params = exporter.parameters()
+    params.param("width").setValue(float(size[0]), blockSignal=exporter.widthChanged)
+    params.param("height").setValue(float(size[1]), blockSignal=exporter.heightChanged)
+    params.param("background").setValue(background)
+    with _closed_svg_paths():
+        data = exporter.export(toBytes=True)
+    if not data:
+        raise RuntimeError("the exporter wrote no SVG")
+    # pyqtgraph paints the background as a 100 % × 100 % rect; the file says it is SVG Tiny,
+    # which has no percentages (Qt's own SVG renderer draws a 100 × 100 square): give it numbers.
+    return bytes(data).replace(b'<rect width="100%" height="100%"',
+                               b'<rect x="0" y="0" width="%d" height="%d"' % (int(size[0]), int(size[1])), 1)
+
+
+@contextlib.contextmanager
+def _closed_svg_paths():
+    """Let pyqtgraph's SVG exporter read the closed paths Qt 6 writes.
+
+    Qt's SVG generator ends a closed path with a ``Z`` token (the ViewBox's own
+    frame and clip are closed paths); pyqtgraph 0.14's ``correctCoordinates``
+    expects only ``x,y`` pairs and raises ``ValueError`` — every SVG export of a
+    PlotItem fails (pyqtgraph issue #3495). The ``Z`` tokens are set aside while
+    it transforms the coordinates and put back where they were. Scoped to one
+    export; harmless with a pyqtgraph that already handles them.
+    """
+    module = importlib.import_module("pyqtgraph.exporters.SVGExporter")
+    original = getattr(module, "correctCoordinates", None)
+    if original is None:
+        yield
+        return
+
+    def correct_coordinates(node, defs, item, options):
+        closed = []
+        for path in node.getElementsByTagName("path"):
+            tokens = path.getAttribute("d").split()
+            where = [i for i, token in enumerate(tokens) if token in ("Z", "z")]
+            if where:
+                closed.append((path, where))
+                path.setAttribute("d", " ".join(t for t in tokens if t not in ("Z", "z")))
+        try:
+            return original(node, defs, item, options)
+        finally:
+            for path, where in closed:
+                tokens = path.getAttribute("d").split()
+                for i in where:
+                    tokens.insert(i, "Z")
+                path.setAttribute("d", " ".join(tokens))
+
+    module.correctCoordinates = correct_coordinates
+    try:
+        yield
+    finally:
+        module.correctCoordinates = original
+
+
+def export_plot(plot_widget, path, fmt: str = "png", width: int | None = None, height: int | None = None,
+                scale: float = 1.0, background: str = "white") -> None:
+    """Write a pyqtgraph plot (a PlotWidget, its plotItem) as PNG or SVG.
+
+    ``width``/``height`` in pixels, else ``scale`` × the plot's size on screen
+    (see the module docstring); ``background`` is ``"white"`` or ``"themed"``
+    (the plot's own background colour). Everything the plot shows is drawn,
+    custom ``GraphicsObject``s painting with ``QPainter`` included.
+    """
+    given = os.fspath(path) if path is not None else ""
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise _error(given, translate("Export", "unknown format {format} (use PNG or SVG)").format(format=fmt))
+    if background not in BACKGROUNDS:
+        raise _error(given, translate("Export", "unknown background {background} (use white or themed)")
+                     .format(background=background))
+    item = plot_item(plot_widget)
+    if item is None or item.scene() is None or not item.scene().views():
+        raise _error(given, translate("Export", "there is no plot to export"))
+    _check_size(given, width, height, scale)
+    full = check_writable(given)
+    source = item.sceneBoundingRect()
+    if source.width() < 1 or source.height() < 1:
+        raise _error(given, translate("Export", "the plot has no size yet (is it shown?)"))
+    size = _target_size(given, source, width, height, scale)
+    color = QColor("white") if background == "white" else _themed_background(item)
+    try:
+        fit = min(size[0] / source.width(), size[1] / source.height())
+        if fmt == "png":
+            image = _render_png(item, size, source, fit, color)
+            data = _encode_png(image, _SCREEN_DPI * fit)
+            if data is None:
+                raise _error(given, translate("Export", "the image could not be encoded as PNG"))
+        else:
+            data = _render_svg(item, (source.width() * fit, source.height() * fit), color)
+    except ExportError:
+        raise
+    except Exception as exc:  # pyqtgraph, Qt or a custom item failed while drawing
+        raise _error(given, translate("Export", "drawing the plot failed ({error})")
+                     .format(error=str(exc) or type(exc).__name__)) from exc
+    _write_bytes(given, full, data)
+
+
+# --- the window -------------------------------------------------------------------------
+def export_window(widget: QWidget, path, scale: float = 1.0) -> None:
+    """Write ``widget`` (the whole window) as PNG, as it looks on screen.
+
+    ``scale`` 1 is ``widget.grab()``: the widget's size times its screen's
+    device pixel ratio. Another scale renders the widgets again at
+    ``devicePixelRatio × scale`` (sharp text, not an enlarged bitmap).
+    """
+    given = os.fspath(path) if path is not None else ""
+    _check_size(given, None, None, scale)
+    full = check_writable(given)
+    logical = widget.size()
+    if logical.width() < 1 or logical.height() < 1:
+        raise _error(given, translate("Export", "the window has no size yet (is it shown?)"))
+    ratio = widget.devicePixelRatioF() * scale
+    pixels = QSize(math.ceil(logical.width() * ratio), math.ceil(logical.height() * ratio))
+    if pixels.width() > MAX_SIDE or pixels.height() > MAX_SIDE:
+        raise _error(given, translate("Export", "{width} × {height} pixels is too large (at most {limit} per side)")
+                     .format(width=pixels.width(), height=pixels.height(), limit=MAX_SIDE))
+    try:
+        if scale == 1:
+            pixmap = widget.grab()
+        else:
+            pixmap = QPixmap(pixels)
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            # QWidget's own render: a QGraphicsView (a PlotWidget) overrides render() to draw its scene
+            flags = (QWidget.RenderFlag.DrawWindowBackground | QWidget.RenderFlag.DrawChildren
+                     | QWidget.RenderFlag.IgnoreMask)
+            QWidget.render(widget, pixmap, QPoint(), QRegion(widget.rect()), flags)
+        if pixmap.isNull():
+            raise RuntimeError("the window drew no image")
+        data = _encode_png(pixmap.toImage(), _SCREEN_DPI * scale)
+        if data is None:
+            raise _error(given, translate("Export", "the image could not be encoded as PNG"))
+    except ExportError:
+        raise
+    except Exception as exc:  # a widget failed while painting
+        raise _error(given, translate("Export", "drawing the window failed ({error})")
+                     .format(error=str(exc) or type(exc).__name__)) from exc
+    _write_bytes(given, full, data)
+
+
+# --- the recorded run -------------------------------------------------------------------
+def _run_core_writer(path, write) -> None:
+    """Call an atomic core writer (temp file + rename) with the same checks and messages."""
+    given = os.fspath(path) if path is not None else ""
+    full = check_writable(given)
+    try:
+        write(full)
+    except OSError as exc:
+        raise _disk_error(given, exc) from exc
+    except Exception as exc:  # the writer failed on the data itself
+        raise _error(given, translate("Export", "writing the file failed ({error})")
+                     .format(error=str(exc) or type(exc).__name__)) from exc
+
+
+def export_csv(trace, path) -> None:
+    """Every event of the run as a CSV row (``Trace.to_csv``)."""
+    _run_core_writer(path, trace.to_csv)
+
+
+def export_trace(trace, path) -> None:
+    """The run as a ProcScope trace file (``.pstrace``, ``Trace.save``), to replay later."""
+    _run_core_writer(path, trace.save)
+
+
+def export_chrome_trace(trace, path) -> None:
+    """The run in Chrome's Trace Event Format (``.json``) for Perfetto / chrome://tracing."""
+    from app.core.chrome_trace import write_chrome_trace
+
+    _run_core_writer(path, lambda full: write_chrome_trace(trace, full))
