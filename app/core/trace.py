@@ -65,6 +65,7 @@ class Trace:
         self._pending: list[np.ndarray] = []
         self._lock = threading.Lock()
         self.version = 0  # bumps on every append: views redraw only what changed
+        self._processes_cache: tuple[int, dict] | None = None
 
     # --- building ----------------------------------------------------------------
     def append(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -102,7 +103,19 @@ class Trace:
         return [t[3] for t in sorted(self.texts_of(ev.RESULT, index), key=lambda t: t[0])]
 
     def processes(self) -> dict[int, ProcessInfo]:
-        """Every process of the run by lane index, folded from META, HELLO and EXIT."""
+        """Every process of the run by lane index, folded from META, HELLO and EXIT.
+
+        Cached per ``version``: views ask for it at every refresh of a live run.
+        """
+        cached = self._processes_cache
+        if cached is not None and cached[0] == self.version:
+            return dict(cached[1])
+        version = self.version
+        procs = self._fold_processes()
+        self._processes_cache = (version, procs)
+        return dict(procs)
+
+    def _fold_processes(self) -> dict[int, ProcessInfo]:
         procs: dict[int, ProcessInfo] = {}
 
         def get(index: int) -> ProcessInfo:
@@ -236,6 +249,7 @@ class Trace:
         trace = cls(meta)
         trace.texts = [tuple(t) for t in texts]
         trace._records = np.ascontiguousarray(records)
+        trace.version += 1
         return trace
 
     def to_csv(self, path: str) -> None:

@@ -1,0 +1,1 @@
+"""Side panels: lesson text, code, process table, console, result."""
