@@ -8,9 +8,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        from app.cli import gui_unavailable
+        from app.gui.app import run_gui
 
-        return gui_unavailable()
+        return run_gui()
     from app.cli import run_cli
 
     return run_cli(argv)

@@ -275,6 +275,7 @@ class Runner:
         self.status = "running"
         self._next_index = self.ctx.Value("i", 0)
         self.trace.meta["t0_ns"] = perf_counter_ns()
+        self.trace.meta["status"] = "running"
         receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
         receiver.start()
         sampler = None

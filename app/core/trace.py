@@ -61,7 +61,8 @@ class Trace:
     def __init__(self, meta: dict | None = None):
         self.meta: dict = dict(meta or {})
         self.texts: list[tuple[int, int, int, object]] = []
-        self._records = _EMPTY
+        self._buffer = _EMPTY
+        self._count = 0
         self._pending: list[np.ndarray] = []
         self._lock = threading.Lock()
         self.version = 0  # bumps on every append: views redraw only what changed
@@ -78,11 +79,26 @@ class Trace:
 
     @property
     def records(self) -> np.ndarray:
+        """All numeric records so far, a read-only view (valid even after later appends)."""
         with self._lock:
             if self._pending:
-                self._records = np.concatenate([self._records, *self._pending])
-                self._pending.clear()
-            return self._records
+                self._fold_pending()
+            view = self._buffer[: self._count]
+            view.flags.writeable = False
+            return view
+
+    def _fold_pending(self) -> None:
+        # A buffer that doubles its capacity: appending a batch costs the batch, not the whole trace.
+        incoming = sum(len(chunk) for chunk in self._pending)
+        needed = self._count + incoming
+        if needed > len(self._buffer):
+            grown = np.empty((max(needed, 2 * len(self._buffer), 1024), ev.RECORD_FIELDS), dtype=np.int64)
+            grown[: self._count] = self._buffer[: self._count]
+            self._buffer = grown
+        for chunk in self._pending:
+            self._buffer[self._count : self._count + len(chunk)] = chunk
+            self._count += len(chunk)
+        self._pending.clear()
 
     def __len__(self) -> int:
         return len(self.records) + len(self.texts)
@@ -248,7 +264,8 @@ class Trace:
             raise bad("text events are malformed")
         trace = cls(meta)
         trace.texts = [tuple(t) for t in texts]
-        trace._records = np.ascontiguousarray(records)
+        trace._buffer = np.ascontiguousarray(records)
+        trace._count = len(records)
         trace.version += 1
         return trace
 

@@ -1,0 +1,107 @@
+"""Runs a lesson off the GUI thread and reports its life as signals.
+
+The ``Runner`` blocks while the lesson runs, so it lives in a ``QThread``; the
+GUI thread never waits on a process, a queue or a lock. The live ``Trace`` is
+shared: the runner's threads append to it (under its lock) and the window's
+display timer reads it — no per-event signal crosses threads.
+
+Phases: idle → running → stopping → (done | crashed | stopped | timeout | failed | deadlock) → idle.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.core.runner import Runner
+from app.core.summary import build_summary
+from app.core.trace import Trace
+
+
+class _RunThread(QThread):
+    done = Signal(str, object)  # status, summary (None if the summary itself failed)
+
+    def __init__(self, runner: Runner, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = runner
+
+    def run(self) -> None:
+        trace = self.runner.run()
+        try:
+            summary = build_summary(trace)
+        except Exception as exc:  # noqa: BLE001 - a summary bug must not kill the thread silently
+            summary = {"status": self.runner.status, "error": f"{type(exc).__name__}: {exc}"}
+        self.done.emit(self.runner.status, summary)
+
+
+class RunController(QObject):
+    started = Signal(object)  # the live Trace
+    phaseChanged = Signal(str)  # noqa: N815 - Qt signal naming
+    finished = Signal(str, object)  # final status, --json summary dict
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: _RunThread | None = None
+        self.runner: Runner | None = None
+        self.phase = "idle"
+        self.started_ns: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def trace(self) -> Trace | None:
+        return self.runner.trace if self.runner is not None else None
+
+    def start(self, lesson_id: str, params: dict, start_method: str) -> Trace:
+        """Start a run; raises ``ParamError`` for bad input before anything starts."""
+        if self.running:
+            raise RuntimeError("a run is already going")
+        runner = Runner(lesson_id, params, start_method)
+        self.runner = runner
+        self._thread = _RunThread(runner, self)
+        self._thread.done.connect(self._on_done)
+        self.started_ns = perf_counter_ns()
+        self._set_phase("running")
+        self._thread.start()
+        self.started.emit(runner.trace)
+        return runner.trace
+
+    def stop(self) -> None:
+        if self.runner is not None and self.running:
+            self._set_phase("stopping")
+            self.runner.stop()
+
+    def shutdown(self, timeout_s: float = 15.0) -> bool:
+        """Stop and wait for the run to end (closing the window): True if it ended."""
+        if not self.running:
+            return True
+        self.stop()
+        thread = self._thread
+        ended = thread.wait(int(timeout_s * 1000))
+        if ended:
+            self._finish(thread)
+        return ended
+
+    def process_count(self) -> int:
+        return len(self.runner.live_pids()) if self.runner is not None else 0
+
+    def _on_done(self, status: str, summary) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        thread.wait()
+        self._finish(thread)
+        self._set_phase(status)
+        self.finished.emit(status, summary)
+
+    def _finish(self, thread: _RunThread) -> None:
+        if self._thread is thread:
+            self._thread = None
+            thread.deleteLater()
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.phaseChanged.emit(phase)

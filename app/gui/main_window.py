@@ -1,0 +1,437 @@
+"""The ProcScope window: composition only — docks, menus, toolbar, status bar.
+
+Lessons and the parameter form on the left; activity lanes, shared values and
+CPU/memory in the centre (time axes linked); lesson text, result, processes,
+console and code on the right. One display timer refreshes the views while a
+run is live; each view redraws only what changed.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.codegen import generate
+from app.core.lessons import LESSONS
+from app.core.params import ParamError
+from app.core.summary import build_summary
+from app.core.trace import Trace, TraceFormatError
+from app.gui.controller import RunController
+from app.gui.export_dialog import ExportDialog
+from app.gui.forms import ParamForm
+from app.gui.i18n import LANGUAGES, Language, system_language
+from app.gui.panels.code_view import CodeView
+from app.gui.panels.console import ConsoleView
+from app.gui.panels.lesson_text import LessonText
+from app.gui.panels.process_table import ProcessTable
+from app.gui.panels.result_view import ResultView
+from app.gui.plots.lanes import ActivityPlot
+from app.gui.plots.resource_usage import ResourcePlot
+from app.gui.plots.values import ValuePlot
+from app.gui.replay_bar import ReplayBar
+from app.gui.settings import AppSettings
+from app.resources import resource_path
+
+FRAME_MS = 33  # ~30 Hz: smooth enough to watch, cheap enough for 64 lanes (DESIGN §5)
+STATUS_MS = 250  # the status bar's elapsed time and process count
+LEFT_AXIS_PX = 190  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, language: Language | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
+        self.settings = AppSettings(settings)
+        self.language = language or Language(self)
+        self.controller = RunController(self)
+        self.trace: Trace | None = None
+        self.summary: dict | None = None
+        self._build_views()
+        self._build_left()
+        self._build_right()
+        self._build_centre()
+        self._build_actions()
+        self._build_status()
+        self._wire()
+        self._restore()
+
+    # --- building ----------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.activity = ActivityPlot()
+        self.values_plot = ValuePlot()
+        self.resources = ResourcePlot()
+        self.values_plot.setXLink(self.activity)
+        self.resources.setXLink(self.activity)
+        for plot in (self.activity, self.values_plot, self.resources):
+            # One width for every left axis, so the linked time axes line up on screen too.
+            plot.getPlotItem().getAxis("left").setWidth(LEFT_AXIS_PX)
+        self.table = ProcessTable()
+        self.console = ConsoleView()
+        self.result = ResultView(self.language)
+        self.code = CodeView()
+        self.lesson_text = LessonText(self.language)
+        self.replay = ReplayBar()
+        self.views = [self.activity, self.values_plot, self.resources, self.table, self.console, self.result]
+
+    def _build_left(self) -> None:
+        self.lesson_list = QListWidget()
+        self.lesson_list.setObjectName("lessonList")
+        for lesson in LESSONS.values():
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, lesson.id)
+            self.lesson_list.addItem(item)
+        self.form = ParamForm()
+        self.run_button = QPushButton()
+        self.run_button.setObjectName("runButton")
+        self.stop_button = QPushButton()
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.addWidget(self.lesson_list, 2)
+        layout.addWidget(self.form, 3)
+        layout.addLayout(buttons)
+        self.left_dock = QDockWidget()
+        self.left_dock.setObjectName("lessonsDock")
+        self.left_dock.setWidget(panel)
+        self.left_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.left_dock)
+
+    def _build_right(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("sideTabs")
+        for widget in (self.lesson_text, self.result, self.table, self.console, self.code):
+            self.tabs.addTab(widget, "")
+        self.right_dock = QDockWidget()
+        self.right_dock.setObjectName("detailsDock")
+        self.right_dock.setWidget(self.tabs)
+        self.right_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.right_dock)
+
+    def _build_centre(self) -> None:
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("plotSplitter")
+        for plot, stretch in ((self.activity, 5), (self.values_plot, 3), (self.resources, 2)):
+            splitter.addWidget(plot)
+            splitter.setStretchFactor(splitter.indexOf(plot), stretch)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.replay)
+        self.setCentralWidget(centre)
+
+    def _build_actions(self) -> None:
+        def action(shortcuts, slot, name):
+            act = QAction(self)
+            act.setObjectName(name)
+            act.setShortcuts([QKeySequence(s) for s in shortcuts])
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.act_open = action(["Ctrl+O"], self.open_trace_dialog, "actionOpen")
+        self.act_save = action(["Ctrl+S"], self.save_trace_dialog, "actionSave")
+        self.act_export = action(["Ctrl+E"], self.export_dialog, "actionExport")
+        self.act_quit = action(["Ctrl+Q"], self.close, "actionQuit")
+        self.act_run = action(["F5"], self.start_run, "actionRun")
+        self.act_stop = action(["Esc", "Shift+F5"], self.stop_run, "actionStop")
+        self.act_live = action([], self.go_live, "actionLive")
+        self.file_menu = self.menuBar().addMenu("")
+        for act in (self.act_open, self.act_save, self.act_export):
+            self.file_menu.addAction(act)
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.act_quit)
+        self.run_menu = self.menuBar().addMenu("")
+        self.run_menu.addAction(self.act_run)
+        self.run_menu.addAction(self.act_stop)
+        self.view_menu = self.menuBar().addMenu("")
+        self.view_menu.addAction(self.act_live)
+        self.language_menu = self.menuBar().addMenu("")
+        group = QActionGroup(self)
+        self.language_actions = {}
+        for code, name in LANGUAGES.items():
+            act = QAction(name, self, checkable=True)
+            act.setObjectName(f"language_{code}")
+            act.setData(code)
+            act.triggered.connect(self._on_language_action)
+            group.addAction(act)
+            self.language_menu.addAction(act)
+            self.language_actions[code] = act
+
+    def _build_status(self) -> None:
+        self.phase_label = QLabel()
+        self.phase_label.setObjectName("phaseLabel")
+        self.elapsed_label = QLabel()
+        self.count_label = QLabel()
+        for label in (self.phase_label, self.elapsed_label, self.count_label):
+            self.statusBar().addPermanentWidget(label)
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setObjectName("frameTimer")
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.refresh_views)
+        self.status_timer = QTimer(self)
+        self.status_timer.setObjectName("statusTimer")
+        self.status_timer.setInterval(STATUS_MS)
+        self.status_timer.timeout.connect(self._update_status)
+
+    def _wire(self) -> None:
+        self.lesson_list.currentItemChanged.connect(self._on_lesson_changed)
+        self.form.changed.connect(self._on_form_changed)
+        self.form.validityChanged.connect(self._update_buttons)
+        self.run_button.clicked.connect(self.start_run)
+        self.stop_button.clicked.connect(self.stop_run)
+        self.controller.finished.connect(self._on_finished)
+        self.controller.phaseChanged.connect(self._update_status)
+        self.replay.cursorChanged.connect(self._on_cursor)
+        self.replay.liveRequested.connect(self.go_live)
+        self.activity.followChanged.connect(self.replay.set_following)
+        self.language.changed.connect(self.retranslate)
+
+    def _restore(self) -> None:
+        geometry, state = self.settings.layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        if state is not None:
+            self.restoreState(state)
+        method = self.settings.start_method()
+        if method is not None and self.form.start_method.findData(method) >= 0:
+            self.form.start_method.setCurrentIndex(self.form.start_method.findData(method))
+        self.language.set(self.settings.language() or system_language())
+        ids = list(LESSONS)
+        last = self.settings.last_lesson()
+        self.lesson_list.setCurrentRow(ids.index(last) if last in ids else 0)
+
+    # --- lessons and the form -------------------------------------------------------------
+    def lesson_id(self) -> str:
+        item = self.lesson_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else next(iter(LESSONS))
+
+    def _on_lesson_changed(self, current, _previous) -> None:
+        if current is None:
+            return
+        lesson = LESSONS[self.lesson_id()]
+        self.form.set_lesson(lesson, self.settings.params(lesson.id), self.language.lesson_key)
+        self.lesson_text.show_lesson(lesson.id, self.language.lesson_key)
+        self.settings.set_last_lesson(lesson.id)
+        self._on_form_changed()
+
+    def _on_form_changed(self) -> None:
+        self._update_buttons()
+        if not self.form.valid:
+            return
+        lesson_id = self.lesson_id()
+        self.settings.set_params(lesson_id, self.form.raw_values())
+        self.settings.set_start_method(self.form.method())
+        try:
+            self.code.set_code(generate(lesson_id, self.form.values(), self.form.method()))
+        except ParamError:
+            pass
+
+    def _update_buttons(self, *_args) -> None:
+        running = self.controller.running
+        self.run_button.setEnabled(self.form.valid and not running)
+        self.act_run.setEnabled(self.form.valid and not running)
+        self.stop_button.setEnabled(running)
+        self.lesson_list.setEnabled(not running)
+        self.form.setEnabled(not running)
+        self.act_open.setEnabled(not running)
+
+    # --- running ------------------------------------------------------------------------
+    def start_run(self) -> None:
+        if self.controller.running or not self.form.valid:
+            return
+        try:
+            trace = self.controller.start(self.lesson_id(), self.form.raw_values(), self.form.method())
+        except ParamError as exc:  # the form validated, but the core has the last word
+            QMessageBox.warning(self, self.tr("Cannot run"), str(exc))
+            return
+        self._show_trace(trace, None, live=True)
+        self.frame_timer.start()
+        self.status_timer.start()
+        self._update_buttons()
+
+    def stop_run(self) -> None:
+        self.controller.stop()
+
+    def _on_finished(self, status: str, summary) -> None:
+        self.frame_timer.stop()
+        self.status_timer.stop()
+        self.summary = summary
+        self.result.set_summary(summary)
+        self.replay.set_trace(self.trace, live=False)
+        self.refresh_views()
+        self._update_buttons()
+        self._update_status()
+        self.statusBar().showMessage(self.tr("Run ended: {0}").format(self._status_text(status)), 8000)
+
+    def refresh_views(self) -> None:
+        for view in self.views:
+            view.refresh()
+
+    def go_live(self) -> None:
+        self.activity.follow_live(True)
+
+    def _show_trace(self, trace: Trace | None, summary: dict | None, live: bool) -> None:
+        self.trace = trace
+        self.summary = summary
+        for view in self.views:
+            view.set_trace(trace)
+        self.result.set_summary(summary)
+        self.replay.set_trace(trace, live=live)
+        self.activity.follow_live(True)
+
+    def _on_cursor(self, cursor) -> None:
+        for view in self.views:
+            view.set_cursor(cursor)
+
+    # --- files --------------------------------------------------------------------------
+    def open_trace_dialog(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(self, self.tr("Open a recorded run"), "",
+                                                    self.tr("ProcScope traces (*.pstrace);;All files (*)"))
+        if path:
+            self.open_trace(path)
+
+    def open_trace(self, path: str) -> bool:
+        """Replay a saved run; a corrupt or foreign file is reported and changes nothing."""
+        if self.controller.running:
+            return False
+        try:
+            trace = Trace.load(path)
+            summary = build_summary(trace)
+        except (TraceFormatError, ParamError, KeyError, TypeError, ValueError) as exc:
+            QMessageBox.warning(self, self.tr("Cannot open"), self.tr("{0}\n\n{1}").format(path, exc))
+            return False
+        lesson_id = trace.meta.get("lesson")
+        ids = list(LESSONS)
+        if lesson_id in ids:
+            self.lesson_list.blockSignals(True)
+            self.lesson_list.setCurrentRow(ids.index(lesson_id))
+            self.lesson_list.blockSignals(False)
+            self.lesson_text.show_lesson(lesson_id, self.language.lesson_key)
+        self._show_trace(trace, summary, live=False)
+        self.statusBar().showMessage(self.tr("Replaying {0}").format(path), 8000)
+        return True
+
+    def save_trace_dialog(self) -> None:
+        if self.trace is None or self.controller.running:
+            return
+        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Save the run"), f"{self.lesson_id()}.pstrace",
+                                                    self.tr("ProcScope traces (*.pstrace)"))
+        if path:
+            self.save_trace(path)
+
+    def save_trace(self, path: str) -> bool:
+        from app.gui.export import ExportError, export_trace
+
+        try:
+            export_trace(self.trace, path)
+        except ExportError as exc:
+            QMessageBox.warning(self, self.tr("Cannot save"), str(exc))
+            return False
+        return True
+
+    def export_dialog(self) -> None:
+        dialog = ExportDialog(self.plots(), self, self.trace, parent=self)
+        dialog.exec()
+
+    def plots(self) -> dict:
+        return {self.tr("Activity lanes"): self.activity, self.tr("Shared values"): self.values_plot,
+                self.tr("CPU and memory"): self.resources}
+
+    # --- language and status -------------------------------------------------------------
+    def _on_language_action(self) -> None:
+        self.set_language(self.sender().data())
+
+    def set_language(self, language: str) -> None:
+        self.language.set(language)
+        self.settings.set_language(self.language.current)
+
+    def retranslate(self, *_args) -> None:
+        key = self.language.lesson_key
+        self.setWindowTitle(self.tr("ProcScope — see multiprocessing happen"))
+        self.file_menu.setTitle(self.tr("&File"))
+        self.run_menu.setTitle(self.tr("&Run"))
+        self.view_menu.setTitle(self.tr("&View"))
+        self.language_menu.setTitle(self.tr("&Language"))
+        self.act_open.setText(self.tr("&Open trace…"))
+        self.act_save.setText(self.tr("&Save trace…"))
+        self.act_export.setText(self.tr("&Export…"))
+        self.act_quit.setText(self.tr("&Quit"))
+        self.act_run.setText(self.tr("Run"))
+        self.act_stop.setText(self.tr("Stop"))
+        self.act_live.setText(self.tr("Back to live"))
+        self.run_button.setText(self.tr("Run (F5)"))
+        self.stop_button.setText(self.tr("Stop (Esc)"))
+        self.left_dock.setWindowTitle(self.tr("Lessons"))
+        self.right_dock.setWindowTitle(self.tr("Details"))
+        for index, title in enumerate((self.tr("Lesson"), self.tr("Result"), self.tr("Processes"),
+                                       self.tr("Console"), self.tr("Code"))):
+            self.tabs.setTabText(index, title)
+        for row in range(self.lesson_list.count()):
+            item = self.lesson_list.item(row)
+            lesson = LESSONS[item.data(Qt.ItemDataRole.UserRole)]
+            item.setText(lesson.title_zh if key == "zh" else lesson.title_en)
+            item.setToolTip(lesson.summary_zh if key == "zh" else lesson.summary_en)
+        self.language_actions[self.language.current].setChecked(True)
+        self.form.retranslate(key)
+        self.replay.retranslate()
+        for view in (*self.views, self.code, self.lesson_text):
+            view.retranslate()
+        self.lesson_text.show_lesson(self.lesson_id(), key)
+        self.result.set_summary(self.summary)
+        self._update_status()
+
+    def _status_text(self, phase: str) -> str:
+        names = {"idle": self.tr("ready"), "running": self.tr("running"), "stopping": self.tr("stopping"),
+                 "done": self.tr("done"), "crashed": self.tr("a worker crashed"), "stopped": self.tr("stopped"),
+                 "timeout": self.tr("timed out"), "failed": self.tr("failed"), "deadlock": self.tr("deadlock")}
+        return names.get(phase, phase)
+
+    def _update_status(self, *_args) -> None:
+        self.phase_label.setText(self._status_text(self.controller.phase))
+        if self.controller.running and self.controller.started_ns is not None:
+            elapsed = (perf_counter_ns() - self.controller.started_ns) / 1e9
+        elif self.trace is not None:
+            elapsed = (self.trace.end_ns() - self.trace.t0_ns) / 1e9
+        else:
+            elapsed = 0.0
+        self.elapsed_label.setText(self.tr("{0:.1f} s").format(elapsed))
+        count = self.controller.process_count() if self.controller.running else (
+            len(self.trace.processes()) if self.trace is not None else 0)
+        self.count_label.setText(self.tr("{0} processes").format(count))
+
+    # --- closing ------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Closing during a run stops it and waits until no process of it is left."""
+        self.frame_timer.stop()
+        self.status_timer.stop()
+        self.controller.shutdown()
+        self.settings.set_layout(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        event.accept()
+
+

@@ -1,0 +1,1 @@
+"""pyqtgraph views of a run: activity lanes, shared values, CPU/memory."""

@@ -1,0 +1,255 @@
+"""Per-lane state intervals, folded incrementally from a growing trace.
+
+``Trace.intervals`` scans every record of the run; calling it for 64 lanes at
+every frame of a 1M-record live run costs far more than a frame. The trace
+only grows by appending, so this store remembers how many records it has
+folded and processes only the new tail, for all lanes at once: each new STATE
+record closes its lane's open interval and opens the next. The result is what
+``Trace.intervals`` returns (the tests compare them), kept in growable arrays,
+so a frame costs O(new records), not O(trace).
+
+Records of one process arrive in time order (one pipe per process); should a
+lane's records ever arrive out of order, or its requested start become known
+late, that lane alone is refolded from the records (rare, O(trace) once).
+
+No Qt here: plain bookkeeping on numpy arrays.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+
+import numpy as np
+
+from app.core import events as ev
+from app.core.trace import ProcessInfo, Trace
+
+_FACT_KINDS = (ev.META, ev.HELLO, ev.ERROR)  # text events that change Trace.processes()
+
+
+def _ended(codes: np.ndarray) -> np.ndarray:
+    """done/crashed end a lane: they are not drawn as intervals."""
+    return (codes == ev.DONE) | (codes == ev.CRASHED)
+
+
+class Grow:
+    """Columns that grow by appending rows, with amortised doubling.
+
+    Stored column by column (shape ``(width, capacity)``), so each column is a
+    contiguous array: binary searches on it need no copy.
+    """
+
+    def __init__(self, dtype, width: int = 1):
+        self._dtype = dtype
+        self._width = width
+        self._data = np.empty((width, 16), dtype=dtype)
+        self.n = 0
+
+    def reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need > self._data.shape[1]:
+            bigger = np.empty((self._width, max(need, 2 * self._data.shape[1])), dtype=self._dtype)
+            bigger[:, : self.n] = self._data[:, : self.n]
+            self._data = bigger
+
+    def extend(self, rows: np.ndarray) -> None:
+        """Append ``rows`` given as (count, width)."""
+        self.reserve(len(rows))
+        self._data[:, self.n : self.n + len(rows)] = rows.T
+        self.n += len(rows)
+
+    def extend_columns(self, columns: np.ndarray) -> None:
+        """Append rows given column by column, as (width, count)."""
+        count = columns.shape[1]
+        self.reserve(count)
+        self._data[:, self.n : self.n + count] = columns
+        self.n += count
+
+    def view(self, extra: int = 0) -> np.ndarray:
+        """``(width, n)``: the filled rows, plus ``extra`` past them (space that ``reserve`` made)."""
+        return self._data[:, : self.n + extra]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+class Lane:
+    """One process's intervals: closed ones in a growable array, plus the open (current) state."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.ivs = Grow(np.int64, 4)  # closed intervals: start_ns, end_ns, state, detail
+        self.open: tuple[int, int, int] | None = None  # the current state: t_ns, code, detail
+        self.open_synthetic = False  # the open state is "starting" from requested_ns
+        self.requested_ns: int | None = None
+        self.exit_ns: int | None = None
+        self.last_t: int | None = None  # time of the last folded state
+        self.count = 0  # states folded
+
+    # --- folding -------------------------------------------------------------------------
+    def close_open(self, first_t: int) -> np.ndarray | None:
+        """The open interval closed by a state at ``first_t``, as a (4, 1) column block, or None."""
+        if self.open is None:
+            return None
+        t, code, detail = self.open
+        self.open = None
+        if (self.open_synthetic and t >= first_t) or code in (ev.DONE, ev.CRASHED):
+            return None  # Trace.intervals adds "starting" only before the first state
+        return np.array([[t], [first_t], [code], [detail]], dtype=np.int64)
+
+    def fold(self, t: np.ndarray, codes: np.ndarray, details: np.ndarray) -> None:
+        """Fold this lane's new states (in time order, after every state folded so far)."""
+        head = self.close_open(int(t[0]))
+        if head is not None:
+            self.ivs.extend_columns(head)
+        keep = ~_ended(codes[:-1])
+        if keep.all():
+            self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]]))
+        elif keep.any():
+            self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]])[:, keep])
+        self.open = (int(t[-1]), int(codes[-1]), int(details[-1]))
+        self.open_synthetic = False
+        self.last_t = int(t[-1])
+        self.count += len(t)
+
+    def rebuild(self, states: np.ndarray) -> None:
+        """Refold the lane from all its STATE records (t_ns, code, detail rows, any order)."""
+        states = states[np.argsort(states[:, 0], kind="stable")]
+        self.ivs.clear()
+        self.open = None
+        self.last_t = None
+        self.count = 0
+        self.start_synthetic(int(states[0, 0]) if len(states) else None)
+        if len(states):
+            self.fold(states[:, 0], states[:, 1], states[:, 2])
+
+    def start_synthetic(self, first_ns: int | None) -> None:
+        if self.requested_ns is not None and (first_ns is None or self.requested_ns < first_ns):
+            self.open = (self.requested_ns, ev.STARTING, 0)
+            self.open_synthetic = True
+
+    def set_info(self, info: ProcessInfo) -> bool:
+        """Take the process's facts; True if the lane must be refolded (its requested start moved)."""
+        self.exit_ns = info.exit_ns
+        if info.requested_ns == self.requested_ns:
+            return False
+        self.requested_ns = info.requested_ns
+        if self.count:
+            return True
+        self.open = None
+        self.start_synthetic(None)
+        return False
+
+    # --- reading -------------------------------------------------------------------------
+    def intervals(self, end_ns: int) -> np.ndarray:
+        """``(4, n)``: start_ns, end_ns, state, detail — ``Trace.intervals`` transposed.
+
+        A view into the lane's storage (the open state is written past the closed
+        intervals), each row contiguous: valid until the next fold, never copied.
+        """
+        if self.open is None or self.open[1] in (ev.DONE, ev.CRASHED):
+            return self.ivs.view()
+        t, code, detail = self.open
+        last = self.exit_ns if self.exit_ns is not None else end_ns
+        self.ivs.reserve(1)
+        cols = self.ivs.view(1)
+        cols[:, -1] = (t, max(last, t), code, detail)
+        return cols
+
+
+class LaneStore:
+    """Every lane of a trace, folded incrementally; reset when the trace changes."""
+
+    def __init__(self):
+        self.reset(None)
+
+    def reset(self, trace: Trace | None) -> None:
+        self.trace = trace
+        self.lanes: dict[int, Lane] = {}
+        self.processes: dict[int, ProcessInfo] = {}
+        self.processes_version = 0  # bumps whenever ``processes`` was re-read
+        self._records_seen = 0
+        self._texts_seen = 0
+        self.latest_ns: int | None = None
+
+    def update(self, trace: Trace) -> bool:
+        """Fold what was appended since the last call; True if anything changed."""
+        if trace is not self.trace:
+            self.reset(trace)
+        records = trace.records
+        new = records[self._records_seen :]
+        self._records_seen = len(records)
+        texts_now = len(trace.texts)
+        new_texts = trace.texts[self._texts_seen : texts_now]
+        self._texts_seen = texts_now
+        if not len(new) and not new_texts:
+            return False
+        times = [int(new[:, 0].max())] if len(new) else []
+        times += [int(t[0]) for t in new_texts]
+        self.latest_ns = max(times) if self.latest_ns is None else max(self.latest_ns, *times)
+        kinds = new[:, 2]
+        refold: set[int] = set()
+        if any(t[2] in _FACT_KINDS for t in new_texts) or (kinds == ev.EXIT).any():
+            self.processes = trace.processes()
+            self.processes_version += 1
+            for index, info in self.processes.items():
+                if index >= 0 and self._lane(index).set_info(info):
+                    refold.add(index)
+        refold |= self._fold_states(new, kinds)
+        for index in refold:
+            mine = records[(records[:, 1] == index) & (records[:, 2] == ev.STATE)]
+            self.lanes[index].rebuild(mine[:, [0, 3, 4]])
+        return True
+
+    def _fold_states(self, new: np.ndarray, kinds: np.ndarray) -> set[int]:
+        """Fold new STATE records of every lane at once; the lanes that need a refold instead."""
+        lane_column = new[:, 1]
+        rows = np.flatnonzero((kinds == ev.STATE) & (lane_column >= 0))
+        if not len(rows):
+            return set()
+        # group by lane, keeping arrival order within a lane (a stable sort: radix on small keys);
+        # gather columns with take(): row gathers of the (N, 5) array cost several times more
+        keys = np.take(lane_column, rows)
+        small = keys.max() < np.iinfo(np.int16).max
+        rows = rows[np.argsort(keys.astype(np.int16) if small else keys, kind="stable")]
+        t, lane_of = np.take(new[:, 0], rows), np.take(lane_column, rows)
+        codes, details = np.take(new[:, 3], rows), np.take(new[:, 4], rows)
+        first = np.flatnonzero(np.concatenate([[True], lane_of[1:] != lane_of[:-1]]))
+        bounds = [*first.tolist(), len(rows)]
+        # a lane whose new records are not in time order is refolded from scratch
+        backwards = np.flatnonzero((lane_of[1:] == lane_of[:-1]) & (t[1:] < t[:-1]))
+        unordered = set(lane_of[backwards].tolist())
+        for k, index in enumerate(lane_of[first].tolist()):
+            lane = self._lane(index)
+            a, b = bounds[k], bounds[k + 1]
+            if index in unordered or (lane.last_t is not None and t[a] < lane.last_t):
+                unordered.add(index)
+                continue
+            lane.fold(t[a:b], codes[a:b], details[a:b])
+        return unordered
+
+    def _lane(self, index: int) -> Lane:
+        lane = self.lanes.get(index)
+        if lane is None:
+            lane = self.lanes[index] = Lane(index)
+            info = self.processes.get(index)
+            if info is not None:
+                lane.set_info(info)
+        return lane
+
+    def end_ns(self) -> int:
+        """"Now": the end of the run if it ended, else the trace's latest time."""
+        trace = self.trace
+        if trace is not None and "end_ns" in trace.meta:
+            return int(trace.meta["end_ns"])
+        if trace is not None and trace.meta.get("status") == "running":
+            # A live run: perf_counter_ns is the workers' clock too (system-wide monotonic),
+            # so an open state (a process waiting for a lock) reaches the present moment.
+            return max(self.latest_ns or 0, perf_counter_ns())
+        if self.latest_ns is not None:
+            return self.latest_ns
+        return trace.t0_ns if trace is not None else 0
+
+    def order(self) -> list[int]:
+        """Lane indexes, in lane order."""
+        return sorted(set(self.lanes) | {i for i in self.processes if i >= 0})

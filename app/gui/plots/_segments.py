@@ -1,0 +1,221 @@
+"""One graphics item that draws every state segment of every lane.
+
+Measured (DESIGN §5): one item per segment costs seconds; ``QPainter.drawRects``
+from numpy arrays, one call per colour, costs ~6 ms at 10k segments. So this
+item keeps each lane's interval array (a view, never copied) and at paint time:
+
+* clips every lane to the visible x range (two binary searches per lane);
+* if few segments are visible, draws them exactly: one ``drawRects`` per state
+  colour through pyqtgraph's ``PrimitiveArray`` (the fast path BarGraphItem uses);
+* if many are visible, switches to a level of detail: per lane and per pixel
+  column the state the lane is in at the column's right edge (the last one in
+  that column) — computed with one ``searchsorted`` per lane — painted as one
+  scaled image row per lane. Its cost depends on the plot's width, not on the
+  number of segments, so nothing is ever cut from history. While exporting
+  (SVG, printing) the same columns are drawn as vector rectangles instead, one
+  per run of equal columns — at most lanes × columns of them.
+
+``paint`` never raises: an exception escaping a Python ``paint()`` override
+crashes PySide6 6.11 (shiboken's error path segfaults), so it is logged instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui
+from pyqtgraph.Qt.internals import PrimitiveArray
+
+from app.core import events as ev
+from app.gui.colors import state_color
+
+LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
+EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
+MAX_COLUMNS = 16_384  # widest level-of-detail image (pixels)
+
+_log = logging.getLogger(__name__)
+STATE_COUNT = len(ev.STATE_NAMES)
+_ARGB = np.array([0xFF000000 | int(state_color(code)[1:], 16) for code in range(STATE_COUNT)], dtype=np.uint32)
+
+
+class SegmentsItem(pg.GraphicsObject):
+    """All lanes' segments; ``set_lanes`` gives it the data, ``paint`` decides how to draw."""
+
+    def __init__(self):
+        super().__init__()
+        self._lanes: list[tuple[int, np.ndarray]] = []  # (row, intervals (4, n) int64: start, end, state, detail)
+        self._t0 = 0
+        self._clip_ns: int | None = None
+        self._bounds = QtCore.QRectF()
+        self._brushes = [QtGui.QBrush(QtGui.QColor(state_color(code))) for code in range(STATE_COUNT)]
+        self._rects = [PrimitiveArray(QtCore.QRectF, 4) for _ in range(STATE_COUNT)]
+        self._image: QtGui.QImage | None = None
+        self._pixels: np.ndarray | None = None
+        self.last_stats: dict = {}  # what the last paint drew: mode, visible, rects, by_code, columns
+
+    # --- data ----------------------------------------------------------------------------
+    def set_lanes(self, lanes: list[tuple[int, np.ndarray]], t0_ns: int, rows: int,
+                  clip_ns: int | None = None) -> None:
+        """``lanes``: (row, intervals) with intervals' rows start_ns, end_ns, state, detail (each contiguous)."""
+        self._lanes = lanes
+        self._t0 = t0_ns
+        self._clip_ns = clip_ns
+        ends = [int(iv[1, -1]) for _row, iv in lanes if iv.shape[1]]
+        starts = [int(iv[0, 0]) for _row, iv in lanes if iv.shape[1]]
+        x0 = min(0.0, (min(starts) - t0_ns) / 1e9) if starts else 0.0
+        x1 = (max(ends) - t0_ns) / 1e9 if ends else 0.0
+        if clip_ns is not None:
+            x1 = min(x1, (clip_ns - t0_ns) / 1e9)
+        bounds = QtCore.QRectF(x0, -0.5, max(x1 - x0, 0.0), max(rows, 0))
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt's name
+        return QtCore.QRectF(self._bounds)
+
+    def visible_slices(self, x0: float, x1: float) -> list[tuple[int, np.ndarray, int, int]]:
+        """Per lane: (row, intervals, first, stop) of the segments overlapping [x0, x1] seconds."""
+        a_ns = self._t0 + math.floor(x0 * 1e9)
+        b_ns = self._t0 + math.ceil(x1 * 1e9)
+        if self._clip_ns is not None:
+            b_ns = min(b_ns, self._clip_ns)
+        out = []
+        for row, iv in self._lanes:
+            if not iv.shape[1]:
+                continue
+            first = int(np.searchsorted(iv[1], a_ns, side="right"))
+            stop = int(np.searchsorted(iv[0], b_ns, side="left"))
+            if stop > first:
+                out.append((row, iv, first, stop))
+        return out
+
+    # --- drawing -------------------------------------------------------------------------
+    def paint(self, p: QtGui.QPainter, *_args) -> None:
+        self.last_stats = {"mode": "none", "visible": 0, "rects": 0, "by_code": {}, "columns": 0}
+        try:
+            self._paint(p)
+        except Exception as exc:  # noqa: BLE001 - an exception escaping a paint() override crashes PySide6
+            self.last_stats["error"] = repr(exc)
+            _log.exception("drawing the activity lanes failed")
+
+    def _paint(self, p: QtGui.QPainter) -> None:
+        view = self.viewRect()
+        scale = abs(p.transform().m11())
+        if view is None or not self._lanes or scale <= 0:
+            return
+        x0, x1 = view.left(), view.right()
+        if self._clip_ns is not None:
+            x1 = min(x1, (self._clip_ns - self._t0) / 1e9)
+        x0 = max(x0, self._bounds.left())
+        x1 = min(x1, self._bounds.right())
+        if x1 <= x0:
+            return
+        slices = self.visible_slices(x0, x1)
+        if not slices:
+            return
+        visible = sum(stop - first for _row, _iv, first, stop in slices)
+        self.last_stats["visible"] = visible
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        if visible <= EXACT_LIMIT:
+            self._paint_exact(p, slices, x0, x1, 1.0 / scale)
+        else:
+            self._paint_columns(p, slices, x0, x1, scale)
+
+    def _paint_exact(self, p, slices, x0: float, x1: float, pixel: float) -> None:
+        part = np.concatenate([iv[:, first:stop] for _row, iv, first, stop in slices], axis=1)
+        rows = np.repeat([row for row, *_rest in slices], [stop - first for _r, _iv, first, stop in slices])
+        end_ns = part[1] if self._clip_ns is None else np.minimum(part[1], self._clip_ns)
+        x = np.maximum((part[0] - self._t0) / 1e9, x0 - pixel)  # no huge off-screen coordinates
+        end = np.minimum((end_ns - self._t0) / 1e9, x1 + pixel)
+        w = np.maximum(end - x, pixel)  # a short state still shows as one pixel
+        y = rows - LANE_HEIGHT / 2
+        code = np.clip(part[2], 0, STATE_COUNT - 1)
+        by_code = {}
+        for value in np.unique(code).tolist():
+            sel = code == value
+            n = int(sel.sum())
+            rects = self._rects[value]
+            rects.resize(n)
+            memory = rects.ndarray()
+            memory[:, 0] = x[sel]
+            memory[:, 1] = y[sel]
+            memory[:, 2] = w[sel]
+            memory[:, 3] = LANE_HEIGHT
+            p.setBrush(self._brushes[value])
+            p.drawRects(*rects.drawargs())
+            by_code[value] = n
+        self.last_stats.update(mode="exact", rects=len(x), by_code=by_code)
+
+    def _column_codes(self, slices, x0: float, x1: float, scale: float) -> tuple[np.ndarray, float]:
+        """Per lane and pixel column the state shown there (-1: none), and the column width."""
+        columns = max(1, min(MAX_COLUMNS, math.ceil((x1 - x0) * scale)))
+        pixel = (x1 - x0) / columns
+        edges = self._t0 + np.round((x0 + pixel * np.arange(columns + 1)) * 1e9).astype(np.int64)
+        if self._clip_ns is not None:
+            edges = np.minimum(edges, self._clip_ns)
+        left, right = edges[:-1], edges[1:]
+        codes = np.full((len(slices), columns), -1, dtype=np.int64)
+        for k, (_row, iv, first, stop) in enumerate(slices):
+            # the last segment that starts before the column's right edge ...
+            idx = np.searchsorted(iv[0, first:stop], right, side="right") - 1
+            ok = idx >= 0
+            idx = np.maximum(idx, 0) + first
+            # ... if it is still going on inside the column
+            ok &= iv[1, idx] > left
+            codes[k] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
+        return codes, pixel
+
+    def _paint_columns(self, p, slices, x0: float, x1: float, scale: float) -> None:
+        codes, pixel = self._column_codes(slices, x0, x1, scale)
+        rows, columns = codes.shape
+        drawn = codes >= 0
+        counts = np.bincount(codes[drawn], minlength=STATE_COUNT)
+        by_code = {code: int(n) for code, n in enumerate(counts.tolist()) if n}
+        if self._exportOpts is not False:
+            # exporting (SVG, printing): vector rectangles, one per run of equal columns
+            self._paint_runs(p, slices, codes, x0, pixel)
+            self.last_stats.update(mode="lod-runs", by_code=by_code, columns=columns)
+            return
+        pixels = np.where(drawn, _ARGB[np.maximum(codes, 0)], np.uint32(0))
+        self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
+        image = QtGui.QImage(pixels.data, columns, rows, columns * 4, QtGui.QImage.Format.Format_ARGB32)
+        self._image = image
+        p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+        width = pixel * columns
+        for k, (row, _iv, _first, _stop) in enumerate(slices):
+            target = QtCore.QRectF(x0, row - LANE_HEIGHT / 2, width, LANE_HEIGHT)
+            p.drawImage(target, image, QtCore.QRectF(0, k, columns, 1))
+        self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows)
+
+    def _paint_runs(self, p, slices, codes: np.ndarray, x0: float, pixel: float) -> None:
+        """The per-column states as rectangles: each run of equal columns of a lane is one."""
+        rows, columns = codes.shape
+        change = np.ones((rows, columns), dtype=bool)
+        change[:, 1:] = codes[:, 1:] != codes[:, :-1]
+        lane, start = np.nonzero(change)  # row-major: runs in lane order, left to right
+        stop = np.append(start[1:], columns)
+        stop[np.append(lane[1:] != lane[:-1], True)] = columns  # a lane's last run ends at the right edge
+        code = codes[lane, start]
+        keep = code >= 0
+        lane, start, stop, code = lane[keep], start[keep], stop[keep], code[keep]
+        y = np.array([row for row, *_rest in slices], dtype=np.float64)[lane] - LANE_HEIGHT / 2
+        total = 0
+        for value in np.unique(code).tolist():
+            sel = code == value
+            rects = self._rects[value]
+            rects.resize(int(sel.sum()))
+            memory = rects.ndarray()
+            memory[:, 0] = x0 + start[sel] * pixel
+            memory[:, 1] = y[sel]
+            memory[:, 2] = (stop[sel] - start[sel]) * pixel
+            memory[:, 3] = LANE_HEIGHT
+            p.setBrush(self._brushes[value])
+            p.drawRects(*rects.drawargs())
+            total += len(rects)
+        self.last_stats["rects"] = total

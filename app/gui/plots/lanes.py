@@ -1,0 +1,404 @@
+"""Activity lanes: one lane per process, its states over time in their colours (DESIGN §3, §5).
+
+Every segment of every lane is drawn by one graphics item (``SegmentsItem``):
+exact ``drawRects`` per colour when few are visible, a per-pixel level of
+detail when many are. Lane intervals are folded incrementally from the trace
+(``LaneStore``), so a frame of a live 1M-record run costs the new records,
+not the whole trace. During a run the view follows the live edge until the
+user zooms or pans; ``follow_live(True)`` brings it back, ``followChanged``
+tells the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Signal
+
+from app.core import events as ev
+from app.core.trace import Trace
+from app.gui.colors import state_color
+from app.gui.plots._lanes_data import LaneStore
+from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
+from app.gui.plots._style import BACKGROUND, Swatch, make_legend, style_plot
+from app.gui.view import TraceViewMixin
+
+LIVE_WINDOW_S = 30.0  # a live run longer than this shows its last 30 s (shorter: the whole run)
+LIVE_MARGIN = 0.02  # room right of the live edge, as a fraction of the shown time
+MAX_TASK_LABELS = 200  # label pool tasks only when fewer task segments than this are visible
+MIN_TASK_LABEL_PX = 44  # a task segment narrower than this (pixels) gets no label
+LANE_FONT_PX = (7, 13)  # lane label font size (pixels): 80 % of a lane's height, within these
+LEGEND_STATES = ("starting", "working", "waiting", "holding", "blocked", "sleeping", "idle", "crashed")
+DEADLOCK_RED = "#C00000"
+_LIVE_STATUSES = (None, "ready", "running")
+
+
+class ActivityPlot(pg.PlotWidget, TraceViewMixin):
+    """Lanes of every process of a run; ``objectName`` ``activityPlot``."""
+
+    followChanged = Signal(bool)  # noqa: N815 - Qt naming: True while the view follows the live edge
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent=parent, background=BACKGROUND)
+        self.setObjectName("activityPlot")
+        self.live_window_s = LIVE_WINDOW_S
+        self._store = LaneStore()
+        self._following = True
+        self._setting_range = False
+        self._order: list[int] = []
+        self._labels: list[str] = []
+        self._lane_data: dict[int, np.ndarray] = {}  # index -> intervals (4, n) as drawn
+        self._crashes: list[tuple[float, int, int | None]] = []  # (x, row, exit code)
+        self._deadlock: list[dict] = []
+        self._deadlock_found: dict | None = None
+        self._texts_seen = -1
+        self._processes_seen = -1
+        self._title: str | None = None
+
+        item = self.getPlotItem()
+        style_plot(self)
+        view = item.getViewBox()
+        view.invertY(True)
+        view.setMouseEnabled(x=True, y=False)
+        view.enableAutoRange(x=False, y=False)
+        view.setDefaultPadding(0.0)
+        item.getAxis("left").setStyle(tickLength=0)
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        item.showGrid(x=False, y=False)
+        item.setYRange(-0.5, 0.5, padding=0)
+        item.setXRange(0, 1, padding=0)
+
+        self.segments = SegmentsItem()
+        item.addItem(self.segments)
+        self._crash_marks = pg.ScatterPlotItem(symbol="x", size=16, pen=pg.mkPen("#000000", width=2.5),
+                                               brush=pg.mkBrush("#000000"))
+        item.addItem(self._crash_marks, ignoreBounds=True)
+        self._crash_texts: list[pg.TextItem] = []
+        self._deadlock_outline = QtWidgets.QGraphicsPathItem()
+        pen = QtGui.QPen(QtGui.QColor(DEADLOCK_RED), 3)
+        pen.setCosmetic(True)
+        self._deadlock_outline.setPen(pen)
+        item.addItem(self._deadlock_outline, ignoreBounds=True)
+        self._deadlock_texts: list[pg.TextItem] = []
+        self._task_texts: list[pg.TextItem] = []
+        self._cursor_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(DEADLOCK_RED, width=2))
+        self._cursor_line.setVisible(False)
+        item.addItem(self._cursor_line, ignoreBounds=True)
+
+        self.legend = make_legend(colCount=4)
+        for name in LEGEND_STATES:
+            code = ev.STATE_NAMES.index(name)
+            swatch = Swatch("#000000", marker="x") if name == "crashed" else Swatch(state_color(code))
+            self.legend.addItem(swatch, name)
+        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+        item.layout.addItem(self.legend, 4, 1)
+        item.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
+
+        view.sigXRangeChanged.connect(self._on_x_range)
+        view.sigResized.connect(self._fit_lane_labels)
+        self.retranslate()
+        self.redraw(None)
+
+    # --- public API ------------------------------------------------------------------------
+    def lane_count(self) -> int:
+        return len(self._order)
+
+    def lane_order(self) -> list[int]:
+        """Process indexes, top lane first."""
+        return list(self._order)
+
+    def lane_labels(self) -> list[str]:
+        """The y-axis label of each lane, top first: ``name (pid)``."""
+        return list(self._labels)
+
+    def lane_intervals(self, index: int) -> np.ndarray:
+        """``(n, 4)`` start_ns, end_ns, state, detail of a lane as last drawn (before the cursor clip)."""
+        data = self._lane_data.get(index)
+        return np.empty((0, 4), dtype=np.int64) if data is None else data.T.copy()
+
+    def crash_markers(self) -> list[tuple[float, int, int | None]]:
+        """(x seconds, lane row, exit code) of every crash marker shown."""
+        return list(self._crashes)
+
+    def deadlock_marks(self) -> list[dict]:
+        """The highlighted deadlock: per lane of the cycle its row, lock, holder and text."""
+        return [dict(mark) for mark in self._deadlock]
+
+    def task_labels(self) -> list[str]:
+        """The pool-task labels shown now (``task N``)."""
+        return [t.toPlainText() for t in self._task_texts if t.isVisible()]
+
+    def is_following(self) -> bool:
+        return self._following
+
+    def follow_live(self, follow: bool = True) -> None:
+        """Follow the live edge again (True) or stay where the user looks (False)."""
+        self._set_following(follow)
+        if follow:
+            self._apply_follow()
+
+    def retranslate(self) -> None:
+        item = self.getPlotItem()
+        item.setLabel("bottom", self.tr("time (s)"))
+        item.setLabel("left", self.tr("process"))
+        texts = self._state_texts()
+        for (_sample, label), name in zip(self.legend.items, LEGEND_STATES, strict=True):
+            label.setText(texts[name])
+        self.legend.updateSize()
+        if self._trace is not None:
+            self._update_markers(self._trace)
+            self._update_deadlock(self._trace)
+            self._update_task_labels()
+
+    # --- drawing ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """A live run's lanes grow with the clock, so they redraw every frame, events or not."""
+        trace = self._trace
+        if trace is not None and trace.meta.get("status") == "running":
+            self._drawn_version = -1
+        super().refresh()
+
+    def redraw(self, trace: Trace | None) -> None:
+        if trace is None:
+            self._store.reset(None)
+            self._order, self._labels, self._lane_data = [], [], {}
+            self._texts_seen = self._processes_seen = -1
+            self.segments.set_lanes([], 0, 0)
+            self._set_ticks()
+            self._crashes, self._deadlock, self._deadlock_found = [], [], None
+            self._crash_marks.setData([], [])
+            self._show_texts(self._crash_texts, [])
+            self._deadlock_outline.setPath(QtGui.QPainterPath())
+            self._deadlock_outline.setVisible(False)
+            self._show_texts(self._deadlock_texts, [])
+            self._show_texts(self._task_texts, [])
+            self._cursor_line.setVisible(False)
+            self._set_title(None)
+            self._set_range(0.0, 1.0)
+            return
+        if trace is not self._store.trace:
+            self._texts_seen = self._processes_seen = -1
+            self._deadlock_found = None
+        self._store.update(trace)
+        order = self._store.order()
+        if order != self._order or self._store.processes_version != self._processes_seen:
+            self._order = order
+            self._processes_seen = self._store.processes_version
+            self._set_ticks()
+        end_ns = self._store.end_ns()
+        rows = {index: row for row, index in enumerate(self._order)}
+        self._lane_data = {index: self._store.lanes[index].intervals(end_ns)
+                           for index in self._order if index in self._store.lanes}
+        self.segments.set_lanes([(rows[i], iv) for i, iv in self._lane_data.items()], trace.t0_ns,
+                                len(self._order), self._cursor_ns)
+        self._update_markers(trace)
+        texts_now = len(trace.texts)
+        if texts_now != self._texts_seen:  # only the new texts: prints can be many
+            for _t, index, kind, payload in trace.texts[max(self._texts_seen, 0):texts_now]:
+                if (index == ev.PARENT_INDEX and kind == ev.RESULT and isinstance(payload, dict)
+                        and isinstance(payload.get("deadlock"), dict) and self._deadlock_found is None):
+                    self._deadlock_found = payload["deadlock"]
+            self._texts_seen = texts_now
+        self._update_deadlock(trace)
+        if self._cursor_ns is None:
+            self._cursor_line.setVisible(False)
+        else:
+            self._cursor_line.setValue(trace.seconds(self._cursor_ns))
+            self._cursor_line.setVisible(True)
+        self.getPlotItem().setYRange(-0.5, max(len(self._order), 1) - 0.5, padding=0)
+        if self._following:
+            self._apply_follow()
+        self._update_task_labels()
+
+    def _set_ticks(self) -> None:
+        procs = self._store.processes
+        labels = []
+        for index in self._order:
+            info = procs.get(index)
+            name = (info.name if info is not None else "") or self.tr("process {n}").format(n=index)
+            labels.append(f"{name} ({info.pid})" if info is not None and info.pid else name)
+        self._labels = labels
+        self.getPlotItem().getAxis("left").setTicks([list(enumerate(labels)), []])
+        self._fit_lane_labels()
+
+    def _fit_lane_labels(self, *_args) -> None:
+        """Lane labels in a font that fits a lane (64 lanes on a projector), the axis as wide as they are."""
+        axis = self.getPlotItem().getAxis("left")
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        lane_px = self.getPlotItem().getViewBox().height() / max(len(self._labels), 1)
+        if lane_px > 0:
+            font.setPixelSize(int(min(LANE_FONT_PX[1], max(LANE_FONT_PX[0], lane_px * 0.8))))
+        # size the axis for its labels now: pyqtgraph would only widen it after a first paint,
+        # so a first grab() or export would lose the labels
+        metrics = QtGui.QFontMetrics(font)
+        width = max((metrics.horizontalAdvance(label) for label in self._labels), default=0) + 6
+        if font != axis.style.get("tickFont") or width != axis.style.get("tickTextWidth"):
+            axis.setStyle(autoExpandTextSpace=False, tickTextWidth=width, tickFont=font)
+
+    def _update_markers(self, trace: Trace) -> None:
+        rows = {index: row for row, index in enumerate(self._order)}
+        crashes = []
+        for index, info in self._store.processes.items():
+            if info.ended != "crashed" or info.exit_ns is None or index not in rows:
+                continue
+            if self._cursor_ns is not None and info.exit_ns > self._cursor_ns:
+                continue
+            crashes.append((trace.seconds(info.exit_ns), rows[index], info.exitcode))
+        if crashes != self._crashes:
+            self._crash_marks.setData([c[0] for c in crashes], [c[1] for c in crashes])
+        self._crashes = crashes
+        texts = []
+        (x0, x1), _y = self.getPlotItem().getViewBox().viewRange()
+        for x, row, code in crashes:
+            text = (self.tr("crashed, exit code {code}").format(code=code) if code is not None
+                    else self.tr("crashed, exit code unknown"))
+            # right of the marker, or left of it near the right edge (where a fresh crash is)
+            texts.append((text, x, row, (1.08, 0.5) if x > x0 + 0.7 * (x1 - x0) else (-0.08, 0.5)))
+        self._show_texts(self._crash_texts, texts, color="#000000", fill=(255, 255, 255, 200))
+
+    def _update_deadlock(self, trace: Trace) -> None:
+        found = self._deadlock_found
+        marks = []
+        path = QtGui.QPainterPath()
+        if found and (self._cursor_ns is None or found.get("detected_ns", 0) <= self._cursor_ns):
+            cycle, locks = list(found.get("cycle", [])), list(found.get("locks", []))
+            rows = {index: row for row, index in enumerate(self._order)}
+            names = {i: p.name or str(i) for i, p in self._store.processes.items()}
+            detected = found.get("detected_ns")
+            for k, (index, lock) in enumerate(zip(cycle, locks, strict=False)):
+                iv = self._lane_data.get(index)
+                if iv is None or index not in rows:
+                    continue
+                waits = np.flatnonzero((iv[2] == ev.WAITING) & ((iv[0] <= detected) if detected else True))
+                if not len(waits):
+                    continue
+                start, end = int(iv[0, waits[-1]]), int(iv[1, waits[-1]])
+                if self._cursor_ns is not None:
+                    end = min(end, self._cursor_ns)
+                x0, x1 = trace.seconds(start), trace.seconds(max(end, start))
+                row = rows[index]
+                half = LANE_HEIGHT / 2 + 0.06
+                path.addRect(QtCore.QRectF(x0, row - half, max(x1 - x0, 0.0), 2 * half))
+                holder = cycle[(k + 1) % len(cycle)]
+                text = self.tr("waits for lock {lock}, held by {holder}").format(lock=lock,
+                                                                                 holder=names.get(holder, holder))
+                marks.append({"index": index, "row": row, "lock": lock, "holder": holder, "x0": x0, "x1": x1,
+                              "text": text})
+        self._deadlock = marks
+        self._deadlock_outline.setPath(path)
+        self._deadlock_outline.setVisible(bool(marks))  # an empty path would be invalid SVG in an export
+        # right-aligned where the wait begins: the wait itself runs to the (live) right edge
+        self._show_texts(self._deadlock_texts, [(m["text"], m["x0"], m["row"]) for m in marks],
+                         color=DEADLOCK_RED, anchor=(1, 0.5), fill=(255, 255, 255, 225), bold=True)
+        self._set_title(self.tr("Deadlock: each process waits for a lock that the next one holds") if marks else None)
+
+    def _set_title(self, title: str | None) -> None:
+        if title != self._title:
+            self._title = title
+            self.getPlotItem().setTitle(title, color=DEADLOCK_RED, bold=True)
+
+    def _update_task_labels(self) -> None:
+        """Label pool tasks on their segments when few enough are visible and wide enough."""
+        trace = self._trace
+        view = self.getPlotItem().getViewBox()
+        texts = []
+        if trace is not None and self._order:
+            (x0, x1), _y = view.viewRange()
+            pixel = view.viewPixelSize()[0] or 1.0
+            if self._cursor_ns is not None:
+                x1 = min(x1, trace.seconds(self._cursor_ns))
+            rows = {index: row for row, index in enumerate(self._order)}
+            candidates = []
+            for index in self._order:
+                info = self._store.processes.get(index)
+                iv = self._lane_data.get(index)
+                if iv is None or info is None or info.role != "pool" or not iv.shape[1]:
+                    continue
+                a_ns = trace.t0_ns + int(x0 * 1e9)
+                b_ns = trace.t0_ns + int(x1 * 1e9)
+                first = int(np.searchsorted(iv[1], a_ns, side="right"))
+                stop = int(np.searchsorted(iv[0], b_ns, side="left"))
+                part = iv[:, first:stop]
+                tasks = np.flatnonzero((part[2] == ev.WORKING) & (part[3] > 0))
+                candidates.append((rows[index], part[:, tasks]))
+                if sum(c[1].shape[1] for c in candidates) >= MAX_TASK_LABELS:
+                    candidates = []
+                    break
+            for row, part in candidates:
+                start = np.maximum((part[0] - trace.t0_ns) / 1e9, x0)
+                end = np.minimum((part[1] - trace.t0_ns) / 1e9, x1)
+                for s, e, task in zip(start.tolist(), end.tolist(), part[3].tolist(), strict=True):
+                    if (e - s) / pixel >= MIN_TASK_LABEL_PX:
+                        texts.append((self.tr("task {n}").format(n=task - 1), s, row))
+        self._show_texts(self._task_texts, texts, color="#FFFFFF", anchor=(0, 0.5))
+
+    def _show_texts(self, pool: list[pg.TextItem], texts: list[tuple], color: str = "#000000",
+                    anchor=(0, 0.5), fill=None, bold: bool = False) -> None:
+        """Reuse a pool of text items: as many shown as ``texts`` ((text, x, y[, anchor])), the rest hidden."""
+        item = self.getPlotItem()
+        while len(pool) < len(texts):
+            text_item = pg.TextItem(color=color, anchor=anchor, fill=pg.mkBrush(fill) if fill else None)
+            if bold:
+                font = text_item.textItem.font()
+                font.setBold(True)
+                text_item.setFont(font)
+            item.addItem(text_item, ignoreBounds=True)
+            pool.append(text_item)
+        for text_item, (text, x, y, *where) in zip(pool, texts, strict=False):
+            if text_item.toPlainText() != text:
+                text_item.setText(text)
+            if where and tuple(text_item.anchor) != tuple(where[0]):
+                text_item.setAnchor(where[0])
+            text_item.setPos(x, y)
+            text_item.setVisible(True)
+        for text_item in pool[len(texts):]:
+            text_item.setVisible(False)
+
+    # --- following the live edge --------------------------------------------------------------
+    def _set_following(self, follow: bool) -> None:
+        if follow != self._following:
+            self._following = follow
+            self.followChanged.emit(follow)
+
+    def _apply_follow(self) -> None:
+        trace = self._trace
+        if trace is None:
+            self._set_range(0.0, 1.0)
+            return
+        edge_ns = self._cursor_ns if self._cursor_ns is not None else self._store.end_ns()
+        edge = max(trace.seconds(edge_ns), 0.0)
+        live = trace.meta.get("status") in _LIVE_STATUSES
+        start = max(0.0, edge - self.live_window_s) if live else 0.0
+        if edge <= start:
+            self._set_range(start, start + 1.0)
+            return
+        self._set_range(start, edge + (edge - start) * (LIVE_MARGIN if live else 0.0))
+
+    def _set_range(self, x0: float, x1: float) -> None:
+        self._setting_range = True
+        try:
+            self.getPlotItem().setXRange(x0, x1, padding=0)
+        finally:
+            self._setting_range = False
+
+    def _on_x_range(self, *_args) -> None:
+        if not self._setting_range:
+            self._set_following(False)  # the user (or a linked plot) moved the view
+        self._update_task_labels()
+        if self._crashes and self._trace is not None:
+            self._update_markers(self._trace)
+
+    # --- texts ---------------------------------------------------------------------------------
+    def _state_texts(self) -> dict[str, str]:
+        return {
+            "starting": self.tr("starting"),
+            "working": self.tr("working"),
+            "waiting": self.tr("waiting"),
+            "holding": self.tr("holding a lock"),
+            "blocked": self.tr("blocked on a queue"),
+            "sleeping": self.tr("sleeping / I/O"),
+            "idle": self.tr("idle"),
+            "done": self.tr("done"),
+            "crashed": self.tr("crashed"),
+        }

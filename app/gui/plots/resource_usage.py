@@ -1,0 +1,206 @@
+"""CPU and memory of every process of the run, one curve per process in its colour (DESIGN §5).
+
+The runner's sampler records psutil readings as SAMPLE events (a = CPU % × 100,
+b = resident bytes) at 2–4 Hz. A combo box switches the plot between CPU % and
+memory (MB); the legend names the processes. The x axis is meant to be linked
+to the activity lanes by the window; unlinked, the plot shows the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtWidgets
+
+from app.core import events as ev
+from app.core.trace import Trace
+from app.gui.colors import process_color
+from app.gui.plots._series import Samples, decimate, set_curve
+from app.gui.plots._style import BACKGROUND, make_legend, style_plot
+from app.gui.view import TraceViewMixin
+
+METRICS = ("cpu", "memory")
+LEGEND_ROWS = 8  # legend entries per column before another column starts
+MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
+
+
+class ResourcePlot(pg.PlotWidget, TraceViewMixin):
+    """CPU % or memory per process; ``objectName`` ``resourcePlot``."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent=parent, background=BACKGROUND)
+        self.setObjectName("resourcePlot")
+        self._samples = Samples()
+        self._curves: dict[int, pg.PlotCurveItem] = {}
+        self._brushes: dict[int, object] = {}
+        self._dots_key: tuple | None = None
+        self._names: dict[int, str] = {}
+        self._texts_seen = -1
+        self._legend_entries: list[tuple[int, str]] | None = None
+        self._metric = "cpu"
+        self._end_s = 0.0
+        self._in_redraw = False
+        item = self.getPlotItem()
+        style_plot(self)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        view = item.getViewBox()
+        view.enableAutoRange(x=False, y=True)
+        view.setAutoVisible(y=True)
+        self.legend = make_legend(offset=(10, 10))
+        self.legend.setParentItem(view)
+        self._dots = pg.ScatterPlotItem(size=5, pen=None)  # the samples, while few are visible
+        item.addItem(self._dots)
+        self.metric_box = QtWidgets.QComboBox(self)
+        self.metric_box.setObjectName("resourceMetric")
+        self.metric_box.addItems(["", ""])
+        self.metric_box.currentIndexChanged.connect(self._on_metric_index)
+        view.sigXRangeChanged.connect(self._on_x_range)
+        self.retranslate()
+        self.redraw(None)
+
+    # --- public API ------------------------------------------------------------------------
+    def current_metric(self) -> str:
+        return self._metric
+
+    def set_metric(self, metric: str) -> None:
+        """``"cpu"`` (CPU %) or ``"memory"`` (resident MB)."""
+        if metric not in METRICS:
+            raise ValueError(f"metric {metric!r}; allowed: {', '.join(METRICS)}")
+        self._metric = metric
+        if self.metric_box.currentIndex() != METRICS.index(metric):
+            self.metric_box.setCurrentIndex(METRICS.index(metric))
+        self._set_axis_label()
+        self._draw_curves()
+        self.getPlotItem().getViewBox().enableAutoRange(y=True)
+
+    def _on_metric_index(self, index: int) -> None:
+        self.set_metric(METRICS[index])
+
+    def curves(self) -> dict[int, pg.PlotCurveItem]:
+        """One curve per sampled process, by lane index."""
+        return dict(self._curves)
+
+    def legend_texts(self) -> list[str]:
+        return [label.text for _sample, label in self.legend.items]
+
+    def retranslate(self) -> None:
+        self.getPlotItem().setLabel("bottom", self.tr("time (s)"))
+        self.metric_box.setItemText(0, self.tr("CPU %"))
+        self.metric_box.setItemText(1, self.tr("Memory (MB)"))
+        self.metric_box.setToolTip(self.tr("Show CPU use or resident memory per process"))
+        self.metric_box.adjustSize()
+        self._place_box()
+        self._set_axis_label()
+        self._legend_entries = None
+        self._update_legend()
+
+    # --- drawing ---------------------------------------------------------------------------
+    def redraw(self, trace: Trace | None) -> None:
+        item = self.getPlotItem()
+        if trace is None or trace is not self._samples.trace:
+            for curve in self._curves.values():
+                item.removeItem(curve)
+            self._curves = {}
+            self._dots.setData([], [])
+            self._dots_key = None
+            self._names = {}
+            self._texts_seen = -1
+            self._samples.reset(trace)
+        if trace is None:
+            self._end_s = 0.0
+            self._update_legend()
+            if self._unlinked():
+                item.setXRange(0, 1, padding=0)
+            return
+        self._samples.update(trace)
+        texts_now = len(trace.texts)
+        if texts_now != self._texts_seen:  # names come from META/HELLO texts; prints can be many
+            new = trace.texts[max(self._texts_seen, 0):texts_now]
+            self._texts_seen = texts_now
+            if any(kind in (ev.META, ev.HELLO) for _t, _i, kind, _p in new):
+                self._names = {i: p.name or str(i) for i, p in trace.processes().items()}
+        for index in sorted(self._samples.series):
+            if index not in self._curves:
+                color = process_color(index)
+                curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=1.5), skipFiniteCheck=True)
+                item.addItem(curve)
+                self._curves[index] = curve
+                self._brushes[index] = pg.mkBrush(color)
+        end_ns = self._cursor_ns
+        if end_ns is None:
+            end_ns = int(trace.meta["end_ns"]) if "end_ns" in trace.meta else (self._samples.latest_ns or trace.t0_ns)
+        self._end_s = max(trace.seconds(end_ns), 0.0)
+        if self._unlinked():
+            self._in_redraw = True
+            try:
+                item.setXRange(0, max(self._end_s, 1e-3), padding=0.02)
+            finally:
+                self._in_redraw = False
+        self._draw_curves()
+        self._update_legend()
+
+    def _unlinked(self) -> bool:
+        return self.getPlotItem().getViewBox().linkedView(0) is None
+
+    def _draw_curves(self) -> None:
+        trace = self._trace
+        if trace is None:
+            return
+        (x0, x1), _y = self.getPlotItem().getViewBox().viewRange()
+        column = METRICS.index(self._metric)
+        dots_x, dots_y, dots_who = [], [], []
+        for index, curve in self._curves.items():
+            series = self._samples.series[index]
+            t = series.times()
+            if self._cursor_ns is not None:
+                t = t[: int(np.searchsorted(t, self._cursor_ns, side="right"))]
+            x = (t - trace.t0_ns) / 1e9
+            xs, ys = decimate(x, series.column(column)[: len(t)], x0, x1)
+            set_curve(curve, xs, ys)
+            dots_x.append(xs)
+            dots_y.append(ys)
+            dots_who.append(np.full(len(xs), index))
+        # a sample or two draw no line: show the samples themselves while few are visible
+        total = sum(len(d) for d in dots_x)
+        if 0 < total <= MAX_MARKERS:
+            xs, ys, who = np.concatenate(dots_x), np.concatenate(dots_y), np.concatenate(dots_who)
+        else:
+            xs, ys, who = np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+        key = (xs.tobytes(), ys.tobytes(), who.tobytes())
+        if key != self._dots_key:
+            self._dots_key = key
+            self._dots.setData(x=xs, y=ys, brush=[self._brushes[i] for i in who.tolist()])
+
+    def _on_x_range(self, *_args) -> None:
+        if not self._in_redraw:
+            self._draw_curves()
+
+    def _set_axis_label(self) -> None:
+        text = self.tr("CPU %") if self._metric == "cpu" else self.tr("memory (MB)")
+        self.getPlotItem().setLabel("left", text)
+
+    def _update_legend(self) -> None:
+        entries = [(index, self._names.get(index, str(index))) for index in sorted(self._curves)]
+        if entries == self._legend_entries:
+            return
+        self._legend_entries = entries
+        self.legend.clear()
+        self.legend.setColumnCount(max(1, math.ceil(len(entries) / LEGEND_ROWS)))
+        for index, name in entries:
+            self.legend.addItem(self._curves[index], name)
+        self.legend.setVisible(bool(entries))
+
+    # --- the metric box floats at the top right of the plot ------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._place_box()
+
+    def _place_box(self) -> None:
+        box = self.__dict__.get("metric_box")  # resizeEvent comes already during PlotWidget.__init__
+        if box is None:
+            return
+        box.move(max(0, self.width() - box.width() - 8), 6)
+        box.raise_()
