@@ -51,7 +51,7 @@ from app.resources import resource_path
 
 FRAME_MS = 33  # ~30 Hz: smooth enough to watch, cheap enough for 64 lanes (DESIGN §5)
 STATUS_MS = 250  # the status bar's elapsed time and process count
-LEFT_AXIS_PX = 190  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
+LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
 
 
 class MainWindow(QMainWindow):
@@ -248,8 +248,8 @@ class MainWindow(QMainWindow):
         self.settings.set_start_method(self.form.method())
         try:
             self.code.set_code(generate(lesson_id, self.form.values(), self.form.method()))
-        except ParamError:
-            pass
+        except ParamError as exc:
+            self.code.set_code(f"# {exc}\n")
 
     def _update_buttons(self, *_args) -> None:
         running = self.controller.running

@@ -261,3 +261,22 @@ def test_no_process_of_the_app_survives_the_tests():
     assert not [p for p in psutil.Process().children(recursive=True)
                 if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
                 and "forkserver" not in " ".join(p.cmdline())]
+
+
+def test_a_crashing_worker_shows_on_its_lane_and_in_the_result(qtbot, settings, monkeypatch):
+    from app.core.lessons import LESSONS
+    from tests.core import faulty
+
+    monkeypatch.setitem(LESSONS, "faulty", faulty.LESSON)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    configure(win, "faulty", {"workers": 3, "mode": "raise"})
+    status, summary = run_and_wait(qtbot, win)
+    assert status == "crashed"
+    assert len(win.activity.crash_markers()) == 1
+    assert "ValueError: boom from worker 1" in win.console.text.toPlainText()
+    assert "crashed" in win.result.toPlainText().lower()
+    assert win.run_button.isEnabled()  # the app stays usable
+    assert_all_gone(pids_of(win))
+    win.close()

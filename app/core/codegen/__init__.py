@@ -36,6 +36,8 @@ def generate(lesson_id: str, values: dict, start_method: str = "spawn") -> str:
     unknown parameters, and combinations the lesson's ``check`` refuses.
     """
     lesson = get_lesson(lesson_id)
+    if lesson_id not in _BUILDERS:
+        raise ParamError(f"lesson: {lesson_id!r} has no plain script; allowed: {', '.join(_BUILDERS)}")
     if start_method not in START_METHODS:
         raise ParamError(f"--start-method: {start_method!r} is not allowed; allowed: {', '.join(START_METHODS)}")
     names = [spec.name for spec in lesson.params]

@@ -141,7 +141,7 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
     def retranslate(self) -> None:
         item = self.getPlotItem()
         item.setLabel("bottom", self.tr("time (s)"))
-        item.setLabel("left", self.tr("process"))
+        item.getAxis("left").showLabel(False)  # the lane labels name the processes; keep their room
         texts = self._state_texts()
         for (_sample, label), name in zip(self.legend.items, LEGEND_STATES, strict=True):
             label.setText(texts[name])

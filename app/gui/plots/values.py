@@ -101,6 +101,14 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
         item.setLabel("bottom", self.tr("time (s)"))
         item.setLabel("left", self.tr("value"))
         self._rebuild_legend()
+        self._show_empty_note()
+
+    def _show_empty_note(self) -> None:
+        """Say why the plot is empty, rather than show bare axes."""
+        note = ""
+        if self._trace is not None and not self._specs:
+            note = self.tr("This lesson has no shared value to plot")
+        self.getPlotItem().setTitle(note or None, color="#666666", size="10pt")
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self, trace: Trace | None) -> None:
@@ -115,6 +123,7 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
         if trace is None:
             self._end_s = 0.0
             self._rebuild_legend()
+            self._show_empty_note()
             if self._unlinked():
                 item.setXRange(0, 1, padding=0)
             return
@@ -131,6 +140,7 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
                 self._in_redraw = False
         self._draw_curves()
         self._rebuild_legend()
+        self._show_empty_note()
 
     def _unlinked(self) -> bool:
         return self.getPlotItem().getViewBox().linkedView(0) is None
