@@ -6,6 +6,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.diagnostics import count
+
+    count("main")
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         from app.gui.app import run_gui

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from app.resources import resource_path
+from app.gui.icons import window_icon
 
 
 def run_gui(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName("ProcScope")
     app.setOrganizationName("ProcScope")
-    app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
+    app.setWindowIcon(window_icon())
     from app.gui.main_window import MainWindow  # after QApplication: widgets need it
 
     window = MainWindow()
     window.show()
+    if os.environ.get("PROCSCOPE_SMOKE"):
+        from app.gui.smoke import run_smoke
+
+        run_smoke(window)
     return app.exec()

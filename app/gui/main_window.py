@@ -11,7 +11,7 @@ from __future__ import annotations
 from time import perf_counter_ns
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -33,10 +33,12 @@ from app.core.lessons import LESSONS
 from app.core.params import ParamError
 from app.core.summary import build_summary
 from app.core.trace import Trace, TraceFormatError
+from app.diagnostics import count
 from app.gui.controller import RunController
 from app.gui.export_dialog import ExportDialog
 from app.gui.forms import ParamForm
 from app.gui.i18n import LANGUAGES, Language, system_language
+from app.gui.icons import window_icon
 from app.gui.panels.code_view import CodeView
 from app.gui.panels.console import ConsoleView
 from app.gui.panels.lesson_text import LessonText
@@ -47,7 +49,6 @@ from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
 from app.gui.settings import AppSettings
-from app.resources import resource_path
 
 FRAME_MS = 33  # ~30 Hz: smooth enough to watch, cheap enough for 64 lanes (DESIGN §5)
 STATUS_MS = 250  # the status bar's elapsed time and process count
@@ -57,8 +58,9 @@ LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, language: Language | None = None):
         super().__init__()
+        count("window")
         self.setObjectName("mainWindow")
-        self.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
+        self.setWindowIcon(window_icon())
         self.settings = AppSettings(settings)
         self.language = language or Language(self)
         self.controller = RunController(self)

@@ -213,7 +213,7 @@ def test_live_trace_exports_mid_run():
     assert len(snapshots) == 1
     events = validate(snapshots[0])
     assert len(_of(events, "X", cat="state")) > 0
-    assert "status" not in snapshots[0]["metadata"]
+    assert snapshots[0]["metadata"]["status"] == "running"  # exported mid-run
 
 
 # --- a pool run ------------------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""The frozen one-folder bundle is spawn-safe: headless lessons, one window, nothing left behind.
+
+Builds the bundle with PyInstaller once per session (conftest), then runs the *frozen* executable.
+PROCSCOPE_NEGATIVE_CONTROL=1 also builds a bundle without freeze_support() and proves the
+re-entry check catches it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sys
+
+import pytest
+
+from tests.packaging.conftest import TIMINGS, build_bundle
+from tests.packaging.frozen import check_headless_run, first_time, run_frozen
+
+METHODS = [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+LESSONS = {
+    "counter": (["workers=3", "hold_s=0.05", "lock=lock"], 3),
+    "pool": (["pool_size=2", "tasks=4", "task_s=0.05"], 2),
+    "manager": (["workers=3"], 4),  # the workers one at a time, plus the manager's server
+    "queue_relay": (["workers=3"], 3),
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("lesson", list(LESSONS))
+def test_frozen_app_runs_lessons_headless(frozen_exe, tmp_path, lesson, method):
+    params, processes = LESSONS[lesson]
+    problems, summary, seconds = check_headless_run(frozen_exe, lesson, method, params, tmp_path, processes)
+    TIMINGS.append((f"run {lesson} ({method})", seconds))
+    assert problems == []
+    result = summary["result"]
+    assert summary["status"] == "done"
+    if lesson == "counter":
+        assert result["actual"] == result["expected"] == 7
+    elif lesson == "pool":
+        assert result["done"] == 4 and result["cancelled"] == 0
+    elif lesson == "manager":
+        assert result["final"] == {"num": 102}
+    else:
+        assert result["chain_intact"] is True
+
+
+def test_frozen_app_runs_with_stdout_and_stderr_closed(frozen_exe, tmp_path):
+    out = tmp_path / "closed.json"
+    code, seen, _peak, survivors, seconds, _ = run_frozen(
+        frozen_exe, ["run", "counter", "--set", "workers=2", "--set", "hold_s=0.01", "--json", str(out)],
+        tmp_path, close_streams=True)
+    TIMINGS.append(("run with stdout/stderr closed", seconds))
+    assert code == 0 and seen.get("main") == 1 and not survivors
+    assert '"status": "done"' in out.read_text(encoding="utf-8")
+
+
+def _gui_check(frozen_exe, tmp_path, env, label, wrapper=()):
+    exe_args = [*wrapper, str(frozen_exe)] if wrapper else []
+    exe = wrapper[0] if wrapper else frozen_exe
+    code, seen, _peak, survivors, seconds, count_file = run_frozen(
+        exe, exe_args[1:] if wrapper else [], tmp_path, env_extra={"PROCSCOPE_SMOKE": "1", **env}, timeout=240)
+    shown = first_time(count_file, "shown")
+    started = first_time(count_file, "main")
+    TIMINGS.append((f"GUI {label}: open, run the first lesson, close", seconds))
+    if shown and started:
+        TIMINGS.append((f"GUI {label}: main() to window shown", shown - started))
+    assert code == 0
+    assert seen.get("main") == 1, seen
+    assert seen.get("window") == 1 and seen.get("shown") == 1, seen
+    assert seen.get("finished:done") == 1, seen
+    assert not survivors
+
+
+def test_frozen_gui_opens_one_window_runs_and_closes_offscreen(frozen_exe, tmp_path):
+    _gui_check(frozen_exe, tmp_path, {"QT_QPA_PLATFORM": "offscreen"}, "offscreen")
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None or sys.platform != "linux", reason="needs xvfb-run")
+def test_frozen_gui_opens_one_window_runs_and_closes_under_xvfb(frozen_exe, tmp_path):
+    env = {"QT_QPA_PLATFORM": "xcb"}
+    _gui_check(frozen_exe, tmp_path, env, "under Xvfb",
+               wrapper=(shutil.which("xvfb-run"), "-a", "-s", "-screen 0 1280x800x24"))
+
+
+@pytest.mark.skipif(os.environ.get("PROCSCOPE_NEGATIVE_CONTROL") != "1",
+                    reason="negative control: set PROCSCOPE_NEGATIVE_CONTROL=1 (builds a second bundle)")
+def test_a_build_without_freeze_support_fails_the_check(tmp_path):
+    broken = build_bundle(tmp_path / "broken", broken=True)
+    problems, _summary, seconds = check_headless_run(broken, "counter", "spawn", ["workers=2", "hold_s=0.01"],
+                                                     tmp_path, 2)
+    TIMINGS.append(("negative control run", seconds))
+    assert any("re-entry" in p for p in problems), problems
