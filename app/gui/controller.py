@@ -27,12 +27,15 @@ class _RunThread(QThread):
         self.runner = runner
 
     def run(self) -> None:
-        trace = self.runner.run()
+        # Whatever happens, the window hears that the run ended: it must never stay "running".
         try:
+            trace = self.runner.run()
             summary = build_summary(trace)
-        except Exception as exc:  # noqa: BLE001 - a summary bug must not kill the thread silently
-            summary = {"status": self.runner.status, "error": f"{type(exc).__name__}: {exc}"}
-        self.done.emit(self.runner.status, summary)
+            status = self.runner.status
+        except Exception as exc:  # noqa: BLE001 - reported to the window, not lost in a thread
+            status = "failed"
+            summary = {"status": status, "error": f"{type(exc).__name__}: {exc}"}
+        self.done.emit(status, summary)
 
 
 class RunController(QObject):

@@ -161,7 +161,7 @@ class ResultView(QTextBrowser, TraceViewMixin):
     def _render_summary(self, s: dict) -> str:
         key = self._key
         lesson = LESSONS.get(s.get("lesson", ""))
-        title = (lesson.title_zh if key == "zh" else lesson.title_en) if lesson else str(s.get("lesson"))
+        title = (lesson.title_zh if key == "zh" else lesson.title_en) if lesson else str(s.get("lesson") or "")
         result = s.get("result") or {}
         explanation = result.get("explanation") or {}
         words = explanation.get(key) or explanation.get("en") or ""
@@ -174,6 +174,8 @@ class ResultView(QTextBrowser, TraceViewMixin):
             "\0", f'<span style="color:{color}"><b>{_esc(self._status_word(status))}</b></span>') + "</p>")
         if words:
             parts.append(f"<p>{_esc(words, limit=None)}</p>")
+        if s.get("error"):  # the run could not be summarised (the controller says why)
+            parts.append(f'<p style="color:{BAD}">{_esc(str(s["error"]))}</p>')
         builder = getattr(self, f"_lesson_{s.get('lesson')}", None)
         if builder is not None:
             try:
