@@ -21,6 +21,16 @@ def _our_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive() and not t.name.startswith(_LONG_LIVED)}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_settings(tmp_path_factory):
+    """Windows built with default QSettings must not write into the user's real settings."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("settings"))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+
+
 @pytest.fixture(autouse=True)
 def no_leaks(qapp):
     """Fail a test that leaves a thread, an active timer or a window behind."""

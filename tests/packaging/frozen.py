@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -67,11 +68,28 @@ class TreeWatch:
         return alive
 
 
+@dataclass
+class FrozenRun:
+    code: int
+    counts: dict[str, int]
+    peak: int  # the most processes the tree had at once
+    survivors: list  # processes of the tree still running after the executable ended
+    seconds: float
+    count_file: Path
+    launched_at: float  # unix time just before the executable was started
+
+    def first(self, event: str) -> float | None:
+        return first_time(self.count_file, event)
+
+
 def run_frozen(exe: Path, args: list[str], workdir: Path, env_extra: dict | None = None, timeout: float = 180,
-               close_streams: bool = False):
-    """Run the executable; (exit code, counts, peak tree size, survivors, seconds, count file)."""
+               close_streams: bool = False) -> FrozenRun:
+    """Run the executable, watching its process tree and counting its main() entries and windows."""
     count_file = workdir / f"counts-{time.monotonic_ns()}.txt"
-    env = dict(os.environ, PROCSCOPE_COUNT_FILE=str(count_file), **(env_extra or {}))
+    # XDG_CONFIG_HOME: the frozen window saves its settings there, not in the user's own.
+    env = dict(os.environ, PROCSCOPE_COUNT_FILE=str(count_file), XDG_CONFIG_HOME=str(workdir / "config"),
+               **(env_extra or {}))
+    launched_at = time.time()
     started = time.monotonic()
     kwargs = {}
     if close_streams and os.name != "nt":
@@ -95,7 +113,7 @@ def run_frozen(exe: Path, args: list[str], workdir: Path, env_extra: dict | None
     survivors = [p for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     for proc_left in survivors:
         proc_left.kill()
-    return code, counts(count_file), watch.peak, survivors, seconds, count_file
+    return FrozenRun(code, counts(count_file), watch.peak, survivors, seconds, count_file, launched_at)
 
 
 def check_headless_run(exe: Path, lesson: str, method: str, params: list[str], workdir: Path,
@@ -103,8 +121,9 @@ def check_headless_run(exe: Path, lesson: str, method: str, params: list[str], w
     """Problems of one headless frozen run (empty list: none), its summary and its duration."""
     out = workdir / f"{lesson}-{method}.json"
     sets = [arg for p in params for arg in ("--set", p)]
-    code, seen, peak, survivors, seconds, _ = run_frozen(
-        exe, ["run", lesson, *sets, "--start-method", method, "--json", str(out), "--timeout", "120"], workdir)
+    run = run_frozen(exe, ["run", lesson, *sets, "--start-method", method, "--json", str(out), "--timeout", "120"],
+                     workdir)
+    code, seen, peak, survivors, seconds = run.code, run.counts, run.peak, run.survivors, run.seconds
     problems = []
     if code != 0:
         problems.append(f"exit code {code}")

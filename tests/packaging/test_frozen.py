@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from tests.packaging.conftest import TIMINGS, build_bundle
-from tests.packaging.frozen import check_headless_run, first_time, run_frozen
+from tests.packaging.frozen import check_headless_run, run_frozen
 
 METHODS = [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 LESSONS = {
@@ -47,29 +47,26 @@ def test_frozen_app_runs_lessons_headless(frozen_exe, tmp_path, lesson, method):
 
 def test_frozen_app_runs_with_stdout_and_stderr_closed(frozen_exe, tmp_path):
     out = tmp_path / "closed.json"
-    code, seen, _peak, survivors, seconds, _ = run_frozen(
-        frozen_exe, ["run", "counter", "--set", "workers=2", "--set", "hold_s=0.01", "--json", str(out)],
-        tmp_path, close_streams=True)
-    TIMINGS.append(("run with stdout/stderr closed", seconds))
-    assert code == 0 and seen.get("main") == 1 and not survivors
+    run = run_frozen(frozen_exe, ["run", "counter", "--set", "workers=2", "--set", "hold_s=0.01", "--json", str(out)],
+                     tmp_path, close_streams=True)
+    TIMINGS.append(("run with stdout/stderr closed", run.seconds))
+    assert run.code == 0 and run.counts.get("main") == 1 and not run.survivors
     assert '"status": "done"' in out.read_text(encoding="utf-8")
 
 
 def _gui_check(frozen_exe, tmp_path, env, label, wrapper=()):
-    exe_args = [*wrapper, str(frozen_exe)] if wrapper else []
-    exe = wrapper[0] if wrapper else frozen_exe
-    code, seen, _peak, survivors, seconds, count_file = run_frozen(
-        exe, exe_args[1:] if wrapper else [], tmp_path, env_extra={"PROCSCOPE_SMOKE": "1", **env}, timeout=240)
-    shown = first_time(count_file, "shown")
-    started = first_time(count_file, "main")
-    TIMINGS.append((f"GUI {label}: open, run the first lesson, close", seconds))
-    if shown and started:
-        TIMINGS.append((f"GUI {label}: main() to window shown", shown - started))
-    assert code == 0
-    assert seen.get("main") == 1, seen
-    assert seen.get("window") == 1 and seen.get("shown") == 1, seen
-    assert seen.get("finished:done") == 1, seen
-    assert not survivors
+    """Open the frozen GUI in smoke mode: one window, the first lesson runs, it closes, nothing is left."""
+    exe, args = (wrapper[0], [*wrapper[1:], str(frozen_exe)]) if wrapper else (frozen_exe, [])
+    run = run_frozen(exe, args, tmp_path, env_extra={"PROCSCOPE_SMOKE": "1", **env}, timeout=240)
+    TIMINGS.append((f"GUI {label}: open, run the first lesson, close", run.seconds))
+    shown = run.first("shown")
+    if shown is not None:
+        TIMINGS.append((f"GUI {label}: launch to window shown", shown - run.launched_at))
+    assert run.code == 0
+    assert run.counts.get("main") == 1, run.counts
+    assert run.counts.get("window") == 1 and run.counts.get("shown") == 1, run.counts
+    assert run.counts.get("finished:done") == 1, run.counts
+    assert not run.survivors
 
 
 def test_frozen_gui_opens_one_window_runs_and_closes_offscreen(frozen_exe, tmp_path):
