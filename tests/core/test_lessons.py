@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +197,24 @@ def test_pool_terminate_cancels_what_has_not_run():
     assert 0 < result["done"] < 10
     assert result["cancelled"] == 10 - result["done"]
     assert {t["status"] for t in result["tasks"]} == {"done", "cancelled"}
+
+
+def test_basics_run_from_a_script_shows_mp_main_as_in_the_tutorial(tmp_path):
+    """Under spawn a child re-imports the parent's main *script* as __mp_main__ (the tutorial's output)."""
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "tutorial_basics.py"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "from app.core.runner import Runner\n"
+        "from app.core.summary import build_summary\n"
+        "if __name__ == '__main__':\n"
+        "    summary = build_summary(Runner('basics', {'workers': '2'}, 'spawn').run(timeout=60))\n"
+        "    print(json.dumps(summary['result']))\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["main_modules"] == ["__mp_main__", "__mp_main__"]
+    assert "__mp_main__" in result["explanation"]["en"]
