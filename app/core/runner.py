@@ -39,6 +39,14 @@ TERMINATE_GRACE_S = 2.0  # SIGTERM first, SIGKILL for what is left after this
 FORCE_AFTER_S = 3.0  # a stop that the lesson's thread has not finished by then is forced
 DRAIN_S = 3.0  # at most this long to read what dead processes left in their pipes
 
+# LOCK and EXIT, the only kinds the wait-for graph reads, are numbered above every kind a worker sends in bulk
+_FIRST_WAITFOR_KIND = min(ev.LOCK, ev.EXIT)
+assert max(ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK) < _FIRST_WAITFOR_KIND
+
+# What every worker imports: a fork server that has them already forks children that need not import them
+# (~35 ms each otherwise; DESIGN §8: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default.
+FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons"]
+
 FINAL_STATUSES = ("done", "crashed", "stopped", "timeout", "failed", "deadlock")
 
 
@@ -67,6 +75,8 @@ class Runner:
         check_start_method(start_method)
         self.start_method = start_method
         self.ctx = multiprocessing.get_context(start_method)
+        if "forkserver" in available_start_methods():  # takes effect when the fork server starts (once)
+            multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
         self.status = "ready"
         self.trace = Trace({
             "lesson": self.lesson.id,
@@ -107,7 +117,9 @@ class Runner:
             self.trace.append(records, texts)
             if self._listener is not None:
                 self._listener(records, list(texts))
-            if records is not None and self._deadlock is None and self._waitfor.feed(records):
+            # most batches hold no LOCK or EXIT record: one reduction skips the wait-for graph for them
+            if (records is not None and self._deadlock is None and len(records)
+                    and records[:, 2].max() >= _FIRST_WAITFOR_KIND and self._waitfor.feed(records)):
                 found = self._deadlock = self._waitfor.find_cycle()
         if found:
             self._on_deadlock(found)
@@ -121,14 +133,13 @@ class Runner:
     def emit_text(self, index: int, kind: int, payload) -> None:
         self.emit(None, [(perf_counter_ns(), index, kind, payload)])
 
-    def _ingest(self, data: bytes) -> None:
+    def _decode(self, data: bytes, records: list, texts: list) -> None:
         tag = int.from_bytes(data[: ev.TAG_SIZE], "little" if _LITTLE else "big", signed=True)
         if tag == ev.TAG_RECORDS:
-            records = np.frombuffer(data, dtype=np.int64, offset=ev.TAG_SIZE).reshape(-1, ev.RECORD_FIELDS)
-            self.emit(records, ())
+            records.append(np.frombuffer(data, dtype=np.int64, offset=ev.TAG_SIZE).reshape(-1, ev.RECORD_FIELDS))
         elif tag == ev.TAG_TEXT:
             t_ns, index, kind, payload = json.loads(data[ev.TAG_SIZE:].decode("utf-8"))
-            self.emit(None, [(t_ns, index, kind, payload)])
+            texts.append((t_ns, index, kind, payload))
 
     def _add_reader(self, conn) -> None:
         with self._lock:
@@ -144,16 +155,22 @@ class Runner:
                 deadline = perf_counter_ns() + int(DRAIN_S * 1e9)
             if deadline is not None and (not readers or perf_counter_ns() > deadline):
                 break
+            # Everything that is ready goes into the trace at once: one emit per wake-up, not one per
+            # message (at 64 workers × 156 events/s each event is a message of its own; DESIGN §8 latency).
+            records, texts = [], []
             for conn in wait([*readers, self._wake_r], timeout=POLL_S):
                 if conn is self._wake_r:
                     conn.recv_bytes()
                     continue
-                self._read_all(conn)
+                self._read_all(conn, records, texts)
+            if records or texts:
+                batch = None if not records else records[0] if len(records) == 1 else np.concatenate(records)
+                self.emit(batch, texts)
 
-    def _read_all(self, conn) -> None:
+    def _read_all(self, conn, records: list, texts: list) -> None:
         try:
             for _ in range(256):  # bounded: one busy pipe must not starve the others
-                self._ingest(conn.recv_bytes())
+                self._decode(conn.recv_bytes(), records, texts)
                 if not conn.poll():
                     break
         except (EOFError, OSError):

@@ -24,6 +24,7 @@ import numpy as np
 from app.core import events as ev
 from app.core.atomic import atomic_open
 
+FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
@@ -64,6 +65,7 @@ class Trace:
         self._buffer = _EMPTY
         self._count = 0
         self._pending: list[np.ndarray] = []
+        self._pending_count = 0
         self._lock = threading.Lock()
         self.version = 0  # bumps on every append: views redraw only what changed
         self._processes_cache: tuple[int, dict] | None = None
@@ -73,6 +75,12 @@ class Trace:
         with self._lock:
             if records is not None and len(records):
                 self._pending.append(records)
+                self._pending_count += len(records)
+                if self._pending_count >= FOLD_PENDING:
+                    # Nobody has read the trace for a while (a headless run): fold now, so that the
+                    # receiver's thousands of small messages are freed (and reused) as they arrive,
+                    # not all kept until the end (DESIGN §8: ≤ 64 MB for 1M events).
+                    self._fold_pending()
             if texts:
                 self.texts.extend(texts)
             self.version += 1
@@ -95,10 +103,10 @@ class Trace:
             grown = np.empty((max(needed, 2 * len(self._buffer), 1024), ev.RECORD_FIELDS), dtype=np.int64)
             grown[: self._count] = self._buffer[: self._count]
             self._buffer = grown
-        for chunk in self._pending:
-            self._buffer[self._count : self._count + len(chunk)] = chunk
-            self._count += len(chunk)
+        np.concatenate(self._pending, out=self._buffer[self._count : needed])  # one copy, no loop over chunks
+        self._count = needed
         self._pending.clear()
+        self._pending_count = 0
 
     def __len__(self) -> int:
         return len(self.records) + len(self.texts)

@@ -53,11 +53,11 @@ def pipe_paced(conn, index: int, ready, go, interval_ns: int, count: int, phase_
 
 
 def work_loop(conn, count: int, loops: int) -> None:
-    """``count`` units of work, nothing recorded; sends the loop's duration (ns)."""
-    start = perf_counter_ns()
+    """``count`` units of work, nothing recorded; sends the loop's wall and CPU time (ns)."""
+    start, cpu = perf_counter_ns(), time.thread_time_ns()
     for _ in range(count):
         spin(loops)
-    conn.send(perf_counter_ns() - start)
+    conn.send((perf_counter_ns() - start, time.thread_time_ns() - cpu))
     conn.close()
 
 

@@ -47,13 +47,35 @@ def paced(probe, go, interval_ns: int, count: int, phase_ns: int) -> None:
 
 
 def work(probe, count: int, loops: int) -> None:
-    """``count`` units of work, one event recorded after each; reports the loop's duration."""
+    """``count`` units of work, one event recorded after each; reports the loop's wall and CPU time."""
     record = probe.record
-    start = perf_counter_ns()
+    start, cpu = perf_counter_ns(), time.thread_time_ns()
     for i in range(count):
         spin(loops)
         record(ev.VALUE, 0, i)
-    probe.result({"loop_ns": perf_counter_ns() - start})
+    probe.result({"loop_ns": perf_counter_ns() - start, "loop_cpu_ns": time.thread_time_ns() - cpu})
+
+
+def work_blocks(probe, blocks: int, block_events: int, loops: int) -> None:
+    """Blocks of ``block_events`` units of work, bare and instrumented in turn (A B B A A B B A …).
+
+    Adjacent blocks see the same machine: the slow drift of a shared machine's
+    speed cancels in their ratio. Reports ``[instrumented, wall ns, CPU ns]`` per block.
+    """
+    record = probe.record
+    out = []
+    for b in range(blocks):
+        instrumented = (b % 4) in (1, 2)
+        start, cpu = perf_counter_ns(), time.thread_time_ns()
+        if instrumented:
+            for i in range(block_events):
+                spin(loops)
+                record(ev.VALUE, 0, i)
+        else:
+            for _ in range(block_events):
+                spin(loops)
+        out.append([instrumented, perf_counter_ns() - start, time.thread_time_ns() - cpu])
+    probe.result({"blocks": out})
 
 
 def first_line(probe) -> None:
@@ -115,7 +137,21 @@ class Work(Lesson):
         rc.join(*processes)
 
     def summarize(self, trace):
-        return {"loop_ns": [r["loop_ns"] for r in trace.results() if "loop_ns" in r]}
+        return {"loops": [r for r in trace.results() if "loop_ns" in r]}
+
+
+class WorkBlocks(Lesson):
+    id = "bench_work_blocks"
+    title_en = title_zh = "benchmark: work, bare and instrumented in turn"
+
+    def __init__(self, blocks: int = 80, block_events: int = 1000, loops: int = 500):
+        self.specs = (_count("blocks", blocks), _count("block_events", block_events), _count("loops", loops))
+
+    def run(self, rc, values):
+        rc.join(rc.start(work_blocks, (values["blocks"], values["block_events"], values["loops"])))
+
+    def summarize(self, trace):
+        return {"blocks": [r["blocks"] for r in trace.results() if "blocks" in r]}
 
 
 class Start(Lesson):

@@ -65,9 +65,10 @@ def _run_one(name: str, quick: bool, out: str) -> int:
 def _run_all(names, quick: bool, json_path: str | None) -> int:
     _become_subreaper()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the benchmarks' processes inherit it
-    from tests.bench.machine import describe  # noqa: E402 - after sys.path is set
+    from tests.bench.machine import describe
 
     machine = describe()
+    machine["bytecode_cache"] = bench_env()["PYTHONPYCACHEPREFIX"]
     started = time.monotonic()
     rows, left, errors = [], {}, {}
     mode = "quick" if quick else "full"
@@ -90,7 +91,7 @@ def _run_all(names, quick: bool, json_path: str | None) -> int:
               "benchmarks": rows, "processes_left": left, "errors": errors}
     from tests.bench.table import render
 
-    print(render(report))
+    print(render(report), file=sys.stderr if json_path == "-" else sys.stdout)
     if json_path == "-":
         json.dump(report, sys.stdout, indent=2)
         print()
@@ -106,7 +107,7 @@ def _run_child(name: str, quick: bool, timeout: float) -> tuple[dict | None, str
         cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--out", str(out)]
         if quick:
             cmd.append("--quick")
-        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+        env = bench_env()
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=timeout, capture_output=True, text=True)
         except subprocess.TimeoutExpired:
@@ -115,6 +116,20 @@ def _run_child(name: str, quick: bool, timeout: float) -> tuple[dict | None, str
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
             return None, f"exit code {proc.returncode}: " + "\n".join(tail)
         return json.loads(out.read_text(encoding="utf-8")), None
+
+
+def bench_env() -> dict:
+    """The environment of the benchmarks' processes.
+
+    Bytecode is cached (in a directory of its own, not in the repository), as
+    it is for an installed or a frozen app: with ``PYTHONDONTWRITEBYTECODE``
+    every process would compile every module of ProcScope it imports, and a
+    spawned worker would start several times slower than it does for users.
+    """
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "procscope-bench-pycache"))
+    return env
 
 
 def _become_subreaper() -> None:

@@ -27,7 +27,7 @@ def render(report: dict) -> str:
         spread = f"{_num(row['min'])} … {_num(row['max'])}" if row.get("min") is not None else ""
         figure = f"{_num(row['figure'])} {unit}" if row.get("figure") is not None else "skipped"
         baseline = f"{_num(row['baseline'])}" if row.get("baseline") is not None else ""
-        ratio = f"{_num(row['ratio'])}×" if row.get("ratio") is not None else ""
+        ratio = f"{row['ratio']:.3f}×" if row.get("ratio") is not None else ""
         rows.append((row["name"], figure, spread, target, baseline, ratio, VERDICTS[row.get("pass")]))
     widths = [max(len(r[k]) for r in rows) for k in range(len(header))]
     for k, r in enumerate(rows):

@@ -19,6 +19,17 @@ from app.core.trace import Trace
 from app.gui.plots._lanes_data import Grow
 
 MAX_POINTS = 3000  # points per curve on screen, about one per pixel column and a half
+MIN_POINTS = 400  # a plot narrower than 200 px still gets this many
+
+
+def curve_points(width_px: float) -> int:
+    """Points per curve for a plot ``width_px`` wide: a min and a max per pixel column, no more.
+
+    Each point costs a frame ~0.3 µs of drawing; 64 curves at ``MAX_POINTS``
+    each were most of a frame (``tests/bench``: ``render``), and more than a
+    min and a max per column draws nothing that shows.
+    """
+    return int(min(MAX_POINTS, max(MIN_POINTS, 2 * width_px)))
 
 
 class Series:
@@ -61,6 +72,11 @@ class SeriesStore:
         self.series: dict[int, Series] = {}
         self._seen = 0
         self.latest_ns: int | None = None
+
+    @property
+    def folded(self) -> int:
+        """How many of the trace's records have been folded (grows with every update that saw news)."""
+        return self._seen
 
     def update(self, trace: Trace) -> bool:
         """Fold the records appended since the last call; True if any series grew."""

@@ -8,7 +8,54 @@ from pyqtgraph.Qt import QtCore, QtGui
 
 FOREGROUND = "#000000"
 BACKGROUND = "w"
+BACKGROUND_RGB = (255, 255, 255)  # BACKGROUND as RGB: the colour translucent grid lines are blended with
 LEGEND_BRUSH = (255, 255, 255, 210)
+AXIS_Z = -200  # below the view box (-100): grid lines lie behind the data, not across it
+
+
+class OpaqueGridAxis(pg.AxisItem):
+    """An axis whose grid lines are opaque, in the colour the translucent ones have on the background.
+
+    Qt's raster engine draws a translucent line about nine times slower than an
+    opaque one (80 lines across 1000 px: 6.4 ms against 0.7 ms), and during a
+    live run the time axis scrolls, so every plot's grid is redrawn at every
+    frame: translucent, the grids alone took most of a frame (``tests/bench``:
+    ``latency``, ``render``). On the plain background they look the same.
+    """
+
+    _pens: dict = {}
+
+    def generateDrawSpecs(self, p):  # noqa: N802 - pyqtgraph's name
+        specs = super().generateDrawSpecs(p)
+        if specs is None or self.grid is False:
+            return specs
+        axis_spec, tick_specs, text_specs = specs
+        return axis_spec, [(_opaque(pen), p1, p2) for pen, p1, p2 in tick_specs], text_specs
+
+
+def _opaque(pen: QtGui.QPen) -> QtGui.QPen:
+    color = pen.color()
+    if color.alpha() == 255:
+        return pen
+    key = (color.rgba(), pen.widthF(), pen.isCosmetic())
+    cached = OpaqueGridAxis._pens.get(key)
+    if cached is None:
+        alpha = color.alphaF()
+        rgb = [round(bg + (c - bg) * alpha) for c, bg in zip((color.red(), color.green(), color.blue()),
+                                                             BACKGROUND_RGB, strict=True)]
+        cached = QtGui.QPen(pen)
+        cached.setColor(QtGui.QColor(*rgb))
+        OpaqueGridAxis._pens[key] = cached
+    return cached
+
+
+def axis_items() -> dict:
+    """The axes every plot is built with (``pg.PlotWidget(axisItems=axis_items())``): opaque grids.
+
+    Given at construction: replacing a plot's axes afterwards leaves the old ones
+    to Python's garbage collector, whose destruction of them can crash PySide6.
+    """
+    return {name: OpaqueGridAxis(name) for name in ("left", "bottom")}
 
 
 def style_plot(widget: pg.PlotWidget) -> None:
@@ -19,6 +66,7 @@ def style_plot(widget: pg.PlotWidget) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(FOREGROUND))
         axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.setZValue(AXIS_Z)
     item.showGrid(x=True, y=False, alpha=0.15)
 
 

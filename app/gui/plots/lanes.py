@@ -21,7 +21,7 @@ from app.core.trace import Trace
 from app.gui.colors import state_color
 from app.gui.plots._lanes_data import LaneStore
 from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
-from app.gui.plots._style import BACKGROUND, Swatch, make_legend, style_plot
+from app.gui.plots._style import BACKGROUND, Swatch, axis_items, make_legend, style_plot
 from app.gui.view import TraceViewMixin
 
 LIVE_WINDOW_S = 30.0  # a live run longer than this shows its last 30 s (shorter: the whole run)
@@ -40,7 +40,7 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
     followChanged = Signal(bool)  # noqa: N815 - Qt naming: True while the view follows the live edge
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent=parent, background=BACKGROUND)
+        super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
         self.setObjectName("activityPlot")
         self.live_window_s = LIVE_WINDOW_S
         self._store = LaneStore()

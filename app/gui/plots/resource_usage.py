@@ -4,6 +4,8 @@ The runner's sampler records psutil readings as SAMPLE events (a = CPU % × 100,
 b = resident bytes) at 2–4 Hz. A combo box switches the plot between CPU % and
 memory (MB); the legend names the processes. The x axis is meant to be linked
 to the activity lanes by the window; unlinked, the plot shows the whole run.
+All curves are drawn by one item and the y range fits the visible samples
+(``_curves``): 64 processes' curves scroll with a live run at every frame.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pyqtgraph.Qt import QtWidgets
 from app.core import events as ev
 from app.core.trace import Trace
 from app.gui.colors import process_color
-from app.gui.plots._series import Samples, decimate, set_curve
-from app.gui.plots._style import BACKGROUND, make_legend, style_plot
+from app.gui.plots._curves import CurveData, CurvesItem, FitY
+from app.gui.plots._series import Samples, curve_points, decimate
+from app.gui.plots._style import BACKGROUND, axis_items, make_legend, style_plot
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
@@ -30,10 +33,10 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
     """CPU % or memory per process; ``objectName`` ``resourcePlot``."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent=parent, background=BACKGROUND)
+        super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
         self.setObjectName("resourcePlot")
         self._samples = Samples()
-        self._curves: dict[int, pg.PlotCurveItem] = {}
+        self._curves: dict[int, CurveData] = {}
         self._brushes: dict[int, object] = {}
         self._dots_key: tuple | None = None
         self._names: dict[int, str] = {}
@@ -47,8 +50,10 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
         item.showGrid(x=True, y=True, alpha=0.15)
         item.getAxis("bottom").enableAutoSIPrefix(False)
         view = item.getViewBox()
-        view.enableAutoRange(x=False, y=True)
-        view.setAutoVisible(y=True)
+        view.enableAutoRange(x=False)
+        self._fit = FitY(view)
+        self._lines = CurvesItem(5, process_color)
+        item.addItem(self._lines)
         self.legend = make_legend(offset=(10, 10))
         self.legend.setParentItem(view)
         self._dots = pg.ScatterPlotItem(size=5, pen=None)  # the samples, while few are visible
@@ -73,14 +78,18 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
         if self.metric_box.currentIndex() != METRICS.index(metric):
             self.metric_box.setCurrentIndex(METRICS.index(metric))
         self._set_axis_label()
+        self._fit.reset()
         self._draw_curves()
-        self.getPlotItem().getViewBox().enableAutoRange(y=True)
 
     def _on_metric_index(self, index: int) -> None:
         self.set_metric(METRICS[index])
 
-    def curves(self) -> dict[int, pg.PlotCurveItem]:
-        """One curve per sampled process, by lane index."""
+    def set_trace(self, trace: Trace | None) -> None:
+        self._fit.reset()  # a new run: fit its values again
+        super().set_trace(trace)
+
+    def curves(self) -> dict[int, CurveData]:
+        """One curve per sampled process, by lane index (``getData()``, ``opts["pen"]``; see ``_curves``)."""
         return dict(self._curves)
 
     def legend_texts(self) -> list[str]:
@@ -101,9 +110,8 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
     def redraw(self, trace: Trace | None) -> None:
         item = self.getPlotItem()
         if trace is None or trace is not self._samples.trace:
-            for curve in self._curves.values():
-                item.removeItem(curve)
             self._curves = {}
+            self._lines.set_items([], [])
             self._dots.setData([], [])
             self._dots_key = None
             self._names = {}
@@ -122,13 +130,13 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
             self._texts_seen = texts_now
             if any(kind in (ev.META, ev.HELLO) for _t, _i, kind, _p in new):
                 self._names = {i: p.name or str(i) for i, p in trace.processes().items()}
-        for index in sorted(self._samples.series):
-            if index not in self._curves:
-                color = process_color(index)
-                curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=1.5), skipFiniteCheck=True)
-                item.addItem(curve)
-                self._curves[index] = curve
-                self._brushes[index] = pg.mkBrush(color)
+        new = [index for index in sorted(self._samples.series) if index not in self._curves]
+        for index in new:
+            color = process_color(index)
+            self._curves[index] = CurveData(pg.mkPen(color, width=1.5))
+            self._brushes[index] = pg.mkBrush(color)
+        if new:
+            self._lines.set_items([self._curves[i] for i in sorted(self._curves)], [])
         end_ns = self._cursor_ns
         if end_ns is None:
             end_ns = int(trace.meta["end_ns"]) if "end_ns" in trace.meta else (self._samples.latest_ns or trace.t0_ns)
@@ -151,6 +159,7 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
             return
         (x0, x1), _y = self.getPlotItem().getViewBox().viewRange()
         column = METRICS.index(self._metric)
+        points = curve_points(self.getPlotItem().getViewBox().width())
         dots_x, dots_y, dots_who = [], [], []
         for index, curve in self._curves.items():
             series = self._samples.series[index]
@@ -158,8 +167,8 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
             if self._cursor_ns is not None:
                 t = t[: int(np.searchsorted(t, self._cursor_ns, side="right"))]
             x = (t - trace.t0_ns) / 1e9
-            xs, ys = decimate(x, series.column(column)[: len(t)], x0, x1)
-            set_curve(curve, xs, ys)
+            xs, ys = decimate(x, series.column(column)[: len(t)], x0, x1, points)
+            curve.set_points(xs, ys)
             dots_x.append(xs)
             dots_y.append(ys)
             dots_who.append(np.full(len(xs), index))
@@ -169,14 +178,19 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
             xs, ys, who = np.concatenate(dots_x), np.concatenate(dots_y), np.concatenate(dots_who)
         else:
             xs, ys, who = np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+        self._lines.changed()
+        shown = np.concatenate(dots_y) if dots_y else np.empty(0)
+        self._fit.fit(float(shown.min()) if len(shown) else None, float(shown.max()) if len(shown) else None)
         key = (xs.tobytes(), ys.tobytes(), who.tobytes())
         if key != self._dots_key:
             self._dots_key = key
             self._dots.setData(x=xs, y=ys, brush=[self._brushes[i] for i in who.tolist()])
 
     def _on_x_range(self, *_args) -> None:
-        if not self._in_redraw:
-            self._draw_curves()
+        trace = self._trace
+        if self._in_redraw or (trace is not None and trace.version != self._drawn_version):
+            return  # new data is on its way: the refresh that brings it draws (once, not twice)
+        self._draw_curves()
 
     def _set_axis_label(self) -> None:
         text = self.tr("CPU %") if self._metric == "cpu" else self.tr("memory (MB)")

@@ -10,10 +10,24 @@ Per value slot of ``trace.meta["value_slots"]``:
 * where it has ``expected``: the final expected value as a dashed line.
 
 The x axis is meant to be linked to the activity lanes by the window
-(``setXLink``); unlinked, the plot shows the whole run itself.
+(``setXLink``); unlinked, the plot shows the whole run itself. The y axis fits
+the visible values (computed here from the decimated curves: pyqtgraph's own
+auto-range asks every item for its bounds at every frame) until the user
+zooms or pans it.
+
+A frame of a live run costs the visible curves, not the run (``tests/bench``:
+``render``): every curve and dot of every slot is drawn by one item
+(``_curves.CurvesItem``), the curves are computed once per frame (a range
+change that comes with new data waits for the refresh that brings it), dots
+only mark writes while few are visible in all, and the legend's "now" values
+follow a live run a few labels at a time (``LEGEND_LIVE``): a changed text
+resizes the legend, which costs the plot a second paint in that frame.
 """
 
 from __future__ import annotations
+
+import functools
+from time import monotonic
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,31 +35,30 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from app.core.trace import Trace
 from app.gui.colors import process_color
-from app.gui.plots._series import ValueWrites, set_curve, visible_steps
-from app.gui.plots._style import BACKGROUND, make_legend, style_plot
+from app.gui.plots._curves import CurveData, CurvesItem, DotsData, FitY
+from app.gui.plots._series import ValueWrites, curve_points, visible_steps
+from app.gui.plots._style import BACKGROUND, axis_items, make_legend, style_plot
 from app.gui.view import TraceViewMixin
 
 SLOT_COLORS = ("#000000", "#009E73", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9")
 EXPECTED_COLOR = "#D55E00"
-MAX_DOTS = 2000  # more visible writes than this: the curve alone (dots would be a smear)
+MAX_DOTS = 2000  # more visible writes than this (all slots together): curves alone (dots would be a smear)
 DOT_SIZE = 9
+LEGEND_LIVE = (8, 0.25)  # during a live run: at most 8 legend texts change, at most every 0.25 s
+_LIVE_STATUSES = (None, "ready", "running")
 
 
 class _Slot:
-    """The graphics items of one value slot."""
+    """What one value slot draws: three curves and the dots of its writes (drawn by the plot's CurvesItem)."""
 
-    def __init__(self, plot: pg.PlotItem, k: int, spec: dict):
+    def __init__(self, k: int, spec: dict):
         self.spec = spec
         color = SLOT_COLORS[k % len(SLOT_COLORS)]
-        self.actual = pg.PlotCurveItem(pen=pg.mkPen(color, width=2.5), skipFiniteCheck=True)
-        self.ideal = pg.PlotCurveItem(pen=pg.mkPen(color, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
-                                      skipFiniteCheck=True)
-        expected_pen = pg.mkPen(EXPECTED_COLOR if k == 0 else color, width=2, style=QtCore.Qt.PenStyle.DashLine)
-        self.expected = pg.PlotCurveItem(pen=expected_pen, skipFiniteCheck=True)
-        self.dots = pg.ScatterPlotItem(size=DOT_SIZE, pen=pg.mkPen("#FFFFFF", width=1), symbol="o")
-        for item in (self.ideal, self.expected, self.actual, self.dots):
-            plot.addItem(item)
-        self.items = (self.actual, self.ideal, self.expected, self.dots)
+        self.actual = CurveData(pg.mkPen(color, width=2.5))
+        self.ideal = CurveData(pg.mkPen(color, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.expected = CurveData(pg.mkPen(EXPECTED_COLOR if k == 0 else color, width=2,
+                                           style=QtCore.Qt.PenStyle.DashLine))
+        self.dots = DotsData()
         self.dots_key: tuple | None = None
 
     def has_ideal(self) -> bool:
@@ -54,30 +67,31 @@ class _Slot:
     def has_expected(self) -> bool:
         return self.spec.get("expected") is not None
 
-    def remove(self, plot: pg.PlotItem) -> None:
-        for item in self.items:
-            plot.removeItem(item)
-
 
 class ValuePlot(pg.PlotWidget, TraceViewMixin):
     """Actual vs expected shared values; ``objectName`` ``valuePlot``."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent=parent, background=BACKGROUND)
+        super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
         self.setObjectName("valuePlot")
         self._writes = ValueWrites()
         self._slots: list[_Slot] = []
         self._specs: list[dict] = []
-        self._brushes: dict[int, object] = {}
         self._end_s = 0.0
         self._in_redraw = False
+        self._drawn_key: tuple | None = None
+        self._legend_next = 0  # where the next live frame's legend updates begin
+        self._legend_at = 0.0  # when they last changed (monotonic s)
+        self._note: str | None = None
         item = self.getPlotItem()
         style_plot(self)
         item.showGrid(x=True, y=True, alpha=0.15)
         item.getAxis("bottom").enableAutoSIPrefix(False)
         view = item.getViewBox()
-        view.enableAutoRange(x=False, y=True)
-        view.setAutoVisible(y=True)
+        view.enableAutoRange(x=False)
+        self._fit = FitY(view)
+        self.curves = CurvesItem(DOT_SIZE, process_color)
+        item.addItem(self.curves)
         self.legend = make_legend(offset=(10, 10))
         self.legend.setParentItem(view)
         view.sigXRangeChanged.connect(self._on_x_range)
@@ -89,7 +103,8 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
         return len(self._slots)
 
     def slot_items(self, k: int) -> dict:
-        """The curves of slot k: ``actual``, ``ideal``, ``expected`` (PlotCurveItem), ``dots`` (ScatterPlotItem)."""
+        """The curves of slot k as drawn: ``actual``, ``ideal``, ``expected`` (``getData()``, ``opts["pen"]``)
+        and ``dots`` (``getData()``, ``points()`` with each dot's ``brush()``) — see ``_curves``."""
         slot = self._slots[k]
         return {"actual": slot.actual, "ideal": slot.ideal, "expected": slot.expected, "dots": slot.dots}
 
@@ -103,23 +118,31 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
         self._rebuild_legend()
         self._show_empty_note()
 
+    def set_trace(self, trace: Trace | None) -> None:
+        self._fit.reset()  # a new run: fit its values again
+        super().set_trace(trace)
+
     def _show_empty_note(self) -> None:
         """Say why the plot is empty, rather than show bare axes."""
         note = ""
         if self._trace is not None and not self._specs:
             note = self.tr("This lesson has no shared value to plot")
-        self.getPlotItem().setTitle(note or None, color="#666666", size="10pt")
+        if note != self._note:  # setTitle re-lays out the plot: only when the note changes
+            self._note = note
+            self.getPlotItem().setTitle(note or None, color="#666666", size="10pt")
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self, trace: Trace | None) -> None:
         item = self.getPlotItem()
         specs = list(trace.meta.get("value_slots") or []) if trace is not None else []
         if specs != self._specs or trace is None or trace is not self._writes.trace:
-            for slot in self._slots:
-                slot.remove(item)
-            self._slots = [_Slot(item, k, spec) for k, spec in enumerate(specs)]
+            self._slots = [_Slot(k, spec) for k, spec in enumerate(specs)]
+            self.curves.set_items([c for s in self._slots for c in (s.ideal, s.expected, s.actual)],
+                                  [s.dots for s in self._slots])
             self._specs = specs
             self._writes.reset(trace)
+            self._drawn_key = None
+            self._legend_next = 0
         if trace is None:
             self._end_s = 0.0
             self._rebuild_legend()
@@ -139,7 +162,8 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
             finally:
                 self._in_redraw = False
         self._draw_curves()
-        self._rebuild_legend()
+        live = trace.meta.get("status") in _LIVE_STATUSES and self._cursor_ns is None
+        self._rebuild_legend(live)
         self._show_empty_note()
 
     def _unlinked(self) -> bool:
@@ -160,44 +184,51 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
     def _draw_curves(self) -> None:
         if self._trace is None:
             return
-        (x0, x1), _y = self.getPlotItem().getViewBox().viewRange()
-        for k, slot in enumerate(self._slots):
-            x, v, writers = self._series(k)
+        view = self.getPlotItem().getViewBox()
+        (x0, x1), _y = view.viewRange()
+        key = (x0, x1, self._end_s, self._cursor_ns, self._writes.folded, view.width())
+        if key == self._drawn_key:
+            return  # nothing this plot shows has changed
+        self._drawn_key = key
+        series = [self._series(k) for k in range(len(self._slots))]
+        spans = [(int(np.searchsorted(x, x0, side="left")), int(np.searchsorted(x, x1, side="right")))
+                 for x, _v, _w in series]
+        dotted = sum(stop - first for first, stop in spans) <= MAX_DOTS
+        points = curve_points(view.width())
+        lows, highs = [], []
+        for slot, (x, v, writers), (first, stop) in zip(self._slots, series, spans, strict=True):
             initial = slot.spec.get("initial")
             start = 0.0 if initial is not None else None
-            set_curve(slot.actual, *visible_steps(x, v, start, initial, self._end_s, x0, x1))
+            shown = [_show(slot.actual, *visible_steps(x, v, start, initial, self._end_s, x0, x1, points))]
             if slot.has_ideal():
                 ideal = initial + slot.spec["step"] * np.arange(1, len(x) + 1, dtype=np.float64)
-                set_curve(slot.ideal, *visible_steps(x, ideal, 0.0, float(initial), self._end_s, x0, x1))
-            else:
-                set_curve(slot.ideal, np.empty(0), np.empty(0))
+                shown.append(_show(slot.ideal, *visible_steps(x, ideal, 0.0, float(initial), self._end_s, x0, x1,
+                                                             points)))
             if slot.has_expected():
                 expected = float(slot.spec["expected"])
-                set_curve(slot.expected, np.array([0.0, max(self._end_s, 1e-3)]), np.array([expected, expected]))
-            else:
-                set_curve(slot.expected, np.empty(0), np.empty(0))
-            first = int(np.searchsorted(x, x0, side="left"))
-            stop = int(np.searchsorted(x, x1, side="right"))
-            if not 0 < stop - first <= MAX_DOTS:
+                shown.append(_show(slot.expected, np.array([0.0, max(self._end_s, 1e-3)]),
+                                   np.array([expected, expected])))
+            for y in shown:
+                if len(y):
+                    lows.append(float(y.min()))
+                    highs.append(float(y.max()))
+            if not (dotted and stop > first):
                 first = stop = 0
             key = (first, stop, len(x))
-            if key != slot.dots_key:  # setData of a scatter costs: only when the dots change
+            if key != slot.dots_key:
                 slot.dots_key = key
-                who = writers[first:stop]
-                slot.dots.setData(x=x[first:stop], y=v[first:stop], brush=[self._brush(w) for w in who.tolist()],
-                                  data=who)
-
-    def _brush(self, index: int):
-        brush = self._brushes.get(index)
-        if brush is None:
-            brush = self._brushes[index] = pg.mkBrush(process_color(index))
-        return brush
+                slot.dots.set_points(x[first:stop], v[first:stop], writers[first:stop], process_brush)
+        self.curves.changed()
+        self._fit.fit(min(lows, default=None), max(highs, default=None))
 
     def _on_x_range(self, *_args) -> None:
-        if not self._in_redraw:
-            self._draw_curves()  # clip-to-view and decimation follow the visible range
+        trace = self._trace
+        if self._in_redraw or (trace is not None and trace.version != self._drawn_version):
+            return  # new data is on its way: the refresh that brings it draws (once, not twice)
+        self._draw_curves()  # clip-to-view and decimation follow the visible range
 
-    def _rebuild_legend(self) -> None:
+    def _rebuild_legend(self, live: bool = False) -> None:
+        """The legend's entries and texts (during a live run: a few changed texts now, the others later)."""
         entries = []
         for k, slot in enumerate(self._slots):
             name = str(slot.spec.get("name") or self.tr("value {n}").format(n=k))
@@ -217,14 +248,36 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
         self.legend.setVisible(bool(entries))
         same_items = len(self.legend.items) == len(entries) and all(
             sample.item is item for (sample, _label), (item, _text) in zip(self.legend.items, entries, strict=True))
-        if same_items:  # only texts changed ("now 7"): a new legend entry costs ~10 ms, a new text little
-            for (_sample, label), (_item, text) in zip(self.legend.items, entries, strict=True):
-                if label.text != text:
-                    label.setText(text)
+        if same_items:  # only texts changed ("now 7"): a new legend entry costs ~10 ms, a new text ~0.3 ms
+            changed = [(label, text) for (_sample, label), (_item, text) in zip(self.legend.items, entries,
+                                                                                 strict=True) if label.text != text]
+            at_most, every_s = LEGEND_LIVE
+            if live and changed:
+                if monotonic() - self._legend_at < every_s:
+                    return
+                self._legend_at = monotonic()
+                if len(changed) > at_most:  # round robin: every label gets its turn
+                    start = self._legend_next % len(changed)
+                    changed = (changed[start:] + changed[:start])[:at_most]
+                    self._legend_next += at_most
+            for label, text in changed:
+                label.setText(text)
             return
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
+
+
+@functools.cache
+def process_brush(index: int):
+    """The brush of a process's dots (a plain function: a bound method held by the dots would tie the
+    plot to its own graphics items in a reference cycle, and collecting that cycle crashes PySide6)."""
+    return pg.mkBrush(process_color(index))
+
+
+def _show(curve: CurveData, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    curve.set_points(x, y)
+    return y
 
 
 def _fmt(value) -> str:
