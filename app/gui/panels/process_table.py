@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from app.core import events as ev
 from app.core.trace import ProcessInfo, Trace
 from app.gui.panels._latest import LatestRecords
+from app.gui.state_names import state_texts
 from app.gui.view import TraceViewMixin
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the value a column sorts by (None sorts last)
@@ -87,16 +88,7 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         self.horizontalHeaderItem(COL_CPU).setToolTip(self.tr("Latest psutil sample at or before the cursor"))
         self.horizontalHeaderItem(COL_MEMORY).setToolTip(self.tr("Latest psutil sample at or before the cursor"))
         self._words = {
-            # states (DESIGN §3)
-            "starting": self.tr("starting"),
-            "working": self.tr("working"),
-            "waiting": self.tr("waiting"),
-            "holding": self.tr("holding a lock"),
-            "blocked": self.tr("blocked on a queue"),
-            "sleeping": self.tr("sleeping / I/O"),
-            "idle": self.tr("idle"),
-            "done": self.tr("done"),
-            "crashed": self.tr("crashed"),
+            **state_texts(),  # states (DESIGN §3)
             "not started": self.tr("not started"),
             # how a process ended (ProcessInfo.ended)
             "running": self.tr("running"),

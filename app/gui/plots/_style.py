@@ -102,3 +102,26 @@ class Swatch(ItemSample):
 
 def legend_texts(legend: pg.LegendItem) -> list[str]:
     return [label.text for _sample, label in legend.items]
+
+
+class RunTimeAxis:
+    """For plots beside the lanes (values, CPU/memory): where the shown run ends, and the x range
+    they fit themselves when nobody links them to the lanes."""
+
+    _in_redraw = False
+    _end_s = 0.0
+
+    def _unlinked(self) -> bool:
+        return self.getPlotItem().getViewBox().linkedView(0) is None
+
+    def _fit_time(self, trace, latest_ns: int | None) -> None:
+        end_ns = self._cursor_ns
+        if end_ns is None:
+            end_ns = int(trace.meta["end_ns"]) if "end_ns" in trace.meta else (latest_ns or trace.t0_ns)
+        self._end_s = max(trace.seconds(end_ns), 0.0)
+        if self._unlinked():
+            self._in_redraw = True
+            try:
+                self.getPlotItem().setXRange(0, max(self._end_s, 1e-3), padding=0.02)
+            finally:
+                self._in_redraw = False

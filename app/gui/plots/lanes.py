@@ -22,6 +22,7 @@ from app.gui.colors import state_color
 from app.gui.plots._lanes_data import LaneStore
 from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
 from app.gui.plots._style import BACKGROUND, Swatch, axis_items, make_legend, style_plot
+from app.gui.state_names import state_texts
 from app.gui.view import TraceViewMixin
 
 LIVE_WINDOW_S = 30.0  # a live run longer than this shows its last 30 s (shorter: the whole run)
@@ -391,14 +392,4 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
 
     # --- texts ---------------------------------------------------------------------------------
     def _state_texts(self) -> dict[str, str]:
-        return {
-            "starting": self.tr("starting"),
-            "working": self.tr("working"),
-            "waiting": self.tr("waiting"),
-            "holding": self.tr("holding a lock"),
-            "blocked": self.tr("blocked on a queue"),
-            "sleeping": self.tr("sleeping / I/O"),
-            "idle": self.tr("idle"),
-            "done": self.tr("done"),
-            "crashed": self.tr("crashed"),
-        }
+        return state_texts()

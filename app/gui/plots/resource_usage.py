@@ -21,7 +21,7 @@ from app.core.trace import Trace
 from app.gui.colors import process_color
 from app.gui.plots._curves import CurveData, CurvesItem, FitY
 from app.gui.plots._series import Samples, curve_points, decimate
-from app.gui.plots._style import BACKGROUND, axis_items, make_legend, style_plot
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend, style_plot
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
@@ -29,7 +29,7 @@ LEGEND_ROWS = 8  # legend entries per column before another column starts
 MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
 
 
-class ResourcePlot(pg.PlotWidget, TraceViewMixin):
+class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
     """CPU % or memory per process; ``objectName`` ``resourcePlot``."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
@@ -137,21 +137,9 @@ class ResourcePlot(pg.PlotWidget, TraceViewMixin):
             self._brushes[index] = pg.mkBrush(color)
         if new:
             self._lines.set_items([self._curves[i] for i in sorted(self._curves)], [])
-        end_ns = self._cursor_ns
-        if end_ns is None:
-            end_ns = int(trace.meta["end_ns"]) if "end_ns" in trace.meta else (self._samples.latest_ns or trace.t0_ns)
-        self._end_s = max(trace.seconds(end_ns), 0.0)
-        if self._unlinked():
-            self._in_redraw = True
-            try:
-                item.setXRange(0, max(self._end_s, 1e-3), padding=0.02)
-            finally:
-                self._in_redraw = False
+        self._fit_time(trace, self._samples.latest_ns)
         self._draw_curves()
         self._update_legend()
-
-    def _unlinked(self) -> bool:
-        return self.getPlotItem().getViewBox().linkedView(0) is None
 
     def _draw_curves(self) -> None:
         trace = self._trace

@@ -37,7 +37,7 @@ from app.core.trace import Trace
 from app.gui.colors import process_color
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData, FitY
 from app.gui.plots._series import ValueWrites, curve_points, visible_steps
-from app.gui.plots._style import BACKGROUND, axis_items, make_legend, style_plot
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend, style_plot
 from app.gui.view import TraceViewMixin
 
 SLOT_COLORS = ("#000000", "#009E73", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9")
@@ -68,7 +68,7 @@ class _Slot:
         return self.spec.get("expected") is not None
 
 
-class ValuePlot(pg.PlotWidget, TraceViewMixin):
+class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
     """Actual vs expected shared values; ``objectName`` ``valuePlot``."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
@@ -151,23 +151,11 @@ class ValuePlot(pg.PlotWidget, TraceViewMixin):
                 item.setXRange(0, 1, padding=0)
             return
         self._writes.update(trace)
-        end_ns = self._cursor_ns
-        if end_ns is None:
-            end_ns = int(trace.meta["end_ns"]) if "end_ns" in trace.meta else (self._writes.latest_ns or trace.t0_ns)
-        self._end_s = max(trace.seconds(end_ns), 0.0)
-        if self._unlinked():
-            self._in_redraw = True
-            try:
-                item.setXRange(0, max(self._end_s, 1e-3), padding=0.02)
-            finally:
-                self._in_redraw = False
+        self._fit_time(trace, self._writes.latest_ns)
         self._draw_curves()
         live = trace.meta.get("status") in _LIVE_STATUSES and self._cursor_ns is None
         self._rebuild_legend(live)
         self._show_empty_note()
-
-    def _unlinked(self) -> bool:
-        return self.getPlotItem().getViewBox().linkedView(0) is None
 
     def _series(self, k: int):
         """Times (s), values and writers of slot k up to the cursor."""
