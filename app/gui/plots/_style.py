@@ -111,6 +111,19 @@ class RunTimeAxis:
     _in_redraw = False
     _end_s = 0.0
 
+    def _setup_time_plot(self):
+        """Style, grid, seconds on the x axis (fitted by us), y fitted to the data; the plot item."""
+        from app.gui.plots._curves import FitY
+
+        item = self.getPlotItem()
+        style_plot(self)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        view = item.getViewBox()
+        view.enableAutoRange(x=False)
+        self._fit = FitY(view)
+        return item
+
     def _unlinked(self) -> bool:
         return self.getPlotItem().getViewBox().linkedView(0) is None
 

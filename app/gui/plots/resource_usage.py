@@ -19,9 +19,9 @@ from pyqtgraph.Qt import QtWidgets
 from app.core import events as ev
 from app.core.trace import Trace
 from app.gui.colors import process_color
-from app.gui.plots._curves import CurveData, CurvesItem, FitY
+from app.gui.plots._curves import CurveData, CurvesItem
 from app.gui.plots._series import Samples, curve_points, decimate
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend, style_plot
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
@@ -45,13 +45,8 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._metric = "cpu"
         self._end_s = 0.0
         self._in_redraw = False
-        item = self.getPlotItem()
-        style_plot(self)
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.getAxis("bottom").enableAutoSIPrefix(False)
+        item = self._setup_time_plot()
         view = item.getViewBox()
-        view.enableAutoRange(x=False)
-        self._fit = FitY(view)
         self._lines = CurvesItem(5, process_color)
         item.addItem(self._lines)
         self.legend = make_legend(offset=(10, 10))

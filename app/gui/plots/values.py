@@ -35,9 +35,9 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from app.core.trace import Trace
 from app.gui.colors import process_color
-from app.gui.plots._curves import CurveData, CurvesItem, DotsData, FitY
+from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._series import ValueWrites, curve_points, visible_steps
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend, style_plot
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend
 from app.gui.view import TraceViewMixin
 
 SLOT_COLORS = ("#000000", "#009E73", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9")
@@ -83,13 +83,8 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._legend_next = 0  # where the next live frame's legend updates begin
         self._legend_at = 0.0  # when they last changed (monotonic s)
         self._note: str | None = None
-        item = self.getPlotItem()
-        style_plot(self)
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.getAxis("bottom").enableAutoSIPrefix(False)
+        item = self._setup_time_plot()
         view = item.getViewBox()
-        view.enableAutoRange(x=False)
-        self._fit = FitY(view)
         self.curves = CurvesItem(DOT_SIZE, process_color)
         item.addItem(self.curves)
         self.legend = make_legend(offset=(10, 10))
