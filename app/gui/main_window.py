@@ -8,7 +8,7 @@ run is live; each view redraws only what changed.
 
 from __future__ import annotations
 
-from time import perf_counter_ns
+from time import monotonic, perf_counter_ns
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -49,8 +49,10 @@ from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
 from app.gui.settings import AppSettings
+from app.gui.view import FrameSchedule, refresh_views
 
 FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
+OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh at ~4 Hz, in turn (view.py)
 STATUS_MS = 250  # the status bar's elapsed time and process count
 LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
 
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self.lesson_text = LessonText(self.language)
         self.replay = ReplayBar()
         self.views = [self.activity, self.values_plot, self.resources, self.table, self.console, self.result]
+        self.schedule = FrameSchedule(self.views[:2], self.views[2:], OTHER_VIEWS_S)
 
     def _build_left(self) -> None:
         self.lesson_list = QListWidget()
@@ -192,7 +195,7 @@ class MainWindow(QMainWindow):
         self.frame_timer = QTimer(self)
         self.frame_timer.setObjectName("frameTimer")
         self.frame_timer.setInterval(FRAME_MS)
-        self.frame_timer.timeout.connect(self.refresh_views)
+        self.frame_timer.timeout.connect(self.refresh_live)
         self.status_timer = QTimer(self)
         self.status_timer.setObjectName("statusTimer")
         self.status_timer.setInterval(STATUS_MS)
@@ -291,8 +294,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Run ended: {0}").format(self._status_text(status)), 8000)
 
     def refresh_views(self) -> None:
-        for view in self.views:
-            view.refresh()
+        """Every view (a run ended, a trace opened, the cursor moved)."""
+        refresh_views(self.views)
+
+    def refresh_live(self) -> None:
+        """A display tick of a live run: the live views, and whichever other view's turn it is."""
+        refresh_views(self.schedule.due(monotonic()))
 
     def go_live(self) -> None:
         self.activity.follow_live(True)

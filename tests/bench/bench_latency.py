@@ -111,9 +111,9 @@ def window_latencies(workers: int, rate: int, seconds: float) -> tuple[np.ndarra
         window.show()
         seen = Seen()
         timer = window.frame_timer  # the probe runs first in each tick, then the window's own refresh
-        timer.timeout.disconnect(window.refresh_views)
+        timer.timeout.disconnect(window.refresh_live)
         timer.timeout.connect(lambda: seen.tick(window.trace))
-        timer.timeout.connect(window.refresh_views)
+        timer.timeout.connect(window.refresh_live)
         window.start_run()
         _wait_for(window.controller.finished, seconds + 180)
         status, trace = window.controller.phase, window.trace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from app.core import events as ev
 from app.core.runner import Runner
@@ -242,7 +242,36 @@ def test_follow_live_stops_on_a_manual_range_change_and_comes_back(qtbot):
     trace.append(np.array([(ns(20.0), 0, ev.SAMPLE, 0, 0)], dtype=np.int64))
     plot.refresh()
     x0, x1 = plot.getPlotItem().getViewBox().viewRange()[0]
-    assert x0 == pytest.approx(16.0) and x1 >= 20.0 and plot.is_following()
+    pixel = (x1 - x0) / plot.getPlotItem().getViewBox().width()
+    assert 16.0 <= x0 <= 16.0 + pixel and x1 >= 20.0 and plot.is_following()  # scrolled by whole pixels
+
+
+def test_a_live_view_widens_in_steps_then_scrolls_by_whole_pixels(qtbot):
+    plot = shown(qtbot, ActivityPlot())
+    trace = simple_trace(status="running")
+    plot.set_trace(trace)
+    plot.follow_live(True)
+    view = plot.getPlotItem().getViewBox()
+    spans = []
+    for t in (1.3, 1.4, 2.2, 3.5, 6.0, 6.1):
+        trace.meta["end_ns"] = ns(t)  # "now"
+        plot.set_cursor(None)
+        x0, x1 = view.viewRange()[0]
+        assert x0 == 0.0 and x1 >= t
+        spans.append(x1)
+    # between steps the view (and its time axis) stays put; each step is a round number of seconds
+    assert spans == pytest.approx([1.5, 1.5, 3.0, 5.0, 7.5, 7.5])
+    plot.live_window_s = 4.0
+    ranges = []
+    for t in (20.0, 20.0001, 20.5):
+        trace.meta["end_ns"] = ns(t)
+        plot.set_cursor(None)
+        ranges.append(tuple(view.viewRange()[0]))
+    pixel = (ranges[0][1] - ranges[0][0]) / view.width()
+    assert ranges[0] == ranges[1]  # less than a pixel later: not moved
+    assert ranges[2][0] - ranges[0][0] == pytest.approx(round(0.5 / pixel) * pixel, abs=pixel)
+    for _x0, x1 in ranges:
+        assert (x1 / pixel) == pytest.approx(round(x1 / pixel), abs=1e-6)  # on the pixel grid
 
 
 def test_panning_a_linked_plot_stops_following(qtbot):
@@ -400,6 +429,36 @@ def test_value_plot_without_expected_and_decimation(qtbot):
     assert plot.legend_texts() == ["queue depth (now 2)"]  # the last write: 49999 % 17
 
 
+def test_many_writes_are_drawn_as_pixel_columns_on_screen_and_as_lines_in_an_svg(qtbot, tmp_path):
+    from app.gui.export import export_plot
+    from app.gui.plots.values import COLUMNS_FROM, SLOT_COLORS
+
+    n = COLUMNS_FROM  # per slot: two slots together are past the limit
+    t = T0 + np.arange(1, n + 1) * 1_000_000
+    rows = [np.column_stack([t, np.zeros(n, np.int64), np.full(n, ev.VALUE), np.full(n, k, np.int64),
+                             (np.arange(n) % 50) * (k + 1)]) for k in range(2)]
+    slots = [{"name": "a", "initial": 0, "step": 1}, {"name": "b", "expected": 40}]
+    trace = make_trace({0: [(0.0001, ev.WORKING, 0)]}, records=np.concatenate(rows).astype(np.int64),
+                       value_slots=slots, end_s=n / 1000 + 1)
+    plot = shown(qtbot, ValuePlot())
+    plot.set_trace(trace)
+    image = paint(plot)
+    stats = plot.curves.last_stats
+    assert "error" not in stats and stats["columns"] > 0 and stats["curves"] == 4  # 2 actual, 1 ideal, 1 expected
+    assert stats["segments"] == 1  # the expected value: one line; the others are columns
+    colors = {QColor(image.pixel(x, y)).name().upper()
+              for x in range(0, image.width(), 2) for y in range(image.height())}
+    assert {SLOT_COLORS[0], SLOT_COLORS[1]} <= colors
+    x, y = plot.slot_items(1)["actual"].getData()  # the columns as points: each column's min and max
+    assert y.min() == 0 and y.max() == 98 and len(x) <= 2 * plot.getPlotItem().getViewBox().width() + 4
+    low, high = plot.getPlotItem().getViewBox().viewRange()[1]
+    assert low < 0 < n <= high  # the y range fits the ideal curve (n writes) and the values
+    path = tmp_path / "values.svg"
+    export_plot(plot, path, "svg")
+    svg = path.read_text(encoding="utf-8")
+    assert svg.count("<polyline") > 1000 and "<image" not in svg  # vector lines, not a picture of them
+
+
 # --- resources -------------------------------------------------------------------------------
 def sampled_trace() -> Trace:
     samples = [(ns(0.25 * k), i, ev.SAMPLE, 1000 * (i + 1) + k, (20 + i) * 1_000_000) for i in range(2)
@@ -423,6 +482,24 @@ def test_resource_plot_has_one_curve_per_sampled_process(qtbot):
     _x, mem = curves[1].getData()
     assert set(mem.tolist()) == {21.0}
     assert plot.getPlotItem().getAxis("left").labelText == "memory (MB)"
+    paint(plot)
+
+
+def test_resource_legend_grows_with_the_processes_without_being_rebuilt(qtbot):
+    plot = shown(qtbot, ResourcePlot())
+    trace = make_trace({i: [(0.1, ev.WORKING, 0)] for i in range(20)}, status="running")
+    plot.set_trace(trace)
+    first_label = None
+    for i in range(20):  # one more process sampled at each frame, as a run's processes come up
+        trace.append(np.array([(ns(0.2 + 0.01 * i), i, ev.SAMPLE, 500, 10_000_000)], dtype=np.int64))
+        plot.refresh()
+        names = [f"Process-{k + 1}" for k in range(i + 1)]
+        if len(names) > 16:  # at most 16 entries: the last one counts the others
+            names = [*names[:15], f"… and {len(names) - 15} more (named in the lanes)"]
+        assert plot.legend_texts() == names
+        first_label = first_label or plot.legend.items[0][1]
+        assert plot.legend.items[0][1] is first_label  # the entries it had are kept, not made again
+    assert plot.legend.columnCount == 2  # 8 rows a column
     paint(plot)
 
 

@@ -122,7 +122,10 @@ class ProcessTable(QTableWidget, TraceViewMixin):
                     row = self.rowCount()
                     self.insertRow(row)
                     for col in range(COLUMNS):
-                        self.setItem(row, col, _Item())
+                        item = _Item()
+                        if col not in (COL_NAME, COL_ROLE, COL_STATE, COL_ENDED):
+                            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                        self.setItem(row, col, item)
                     self.item(row, COL_NAME).setData(INDEX_ROLE, index)
                 self._fill(row, info, states.get(index), samples.get(index), cursor, trace)
             for index, row in sorted(rows.items(), key=lambda kv: -kv[1]):
@@ -147,14 +150,16 @@ class ProcessTable(QTableWidget, TraceViewMixin):
 
     def _set(self, row: int, col: int, text: str, sort_value=None, tooltip: str = "") -> QTableWidgetItem:
         item = self.item(row, col)
+        shown = (text, sort_value, tooltip)
+        if getattr(item, "shown", None) == shown:
+            return item  # 64 processes × 11 cells at every refresh: compare in Python, not through Qt
+        item.shown = shown
         if item.text() != text:
             item.setText(text)
         if item.data(SORT_ROLE) != sort_value:
             item.setData(SORT_ROLE, sort_value)
         if item.toolTip() != tooltip:
             item.setToolTip(tooltip)
-        if col not in (COL_NAME, COL_ROLE, COL_STATE, COL_ENDED):
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return item
 
     def _fill(self, row: int, info: ProcessInfo, state, sample, cursor: int | None, trace: Trace) -> None:

@@ -17,12 +17,15 @@ crashes PySide6 6.11): it logs instead.
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt.internals import PrimitiveArray
+
+from app.gui.plots._columns import ColumnGrid, column_points, rasterise
 
 _log = logging.getLogger(__name__)
 _EMPTY = np.empty(0)
@@ -40,18 +43,34 @@ class CurveData:
         self.opts = {"pen": pg.mkPen(pen), "antialias": False}
         self._x, self._y = _EMPTY, _EMPTY
         self._segments: np.ndarray | None = None
+        self.columns: tuple[ColumnGrid, np.ndarray, np.ndarray] | None = None  # (grid, low, high): see set_columns
         self._visible = True
         self.on_change: weakref.WeakMethod | None = None  # the owner's redraw
 
     def set_points(self, x: np.ndarray, y: np.ndarray) -> bool:
         """New points; False (and nothing to redraw) if they are the ones already held."""
-        if len(x) == len(self._x) and np.array_equal(x, self._x) and np.array_equal(y, self._y):
+        if (self.columns is None and len(x) == len(self._x) and np.array_equal(x, self._x)
+                and np.array_equal(y, self._y)):
             return False
         self._x, self._y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         self._segments = None
+        self.columns = None
         return True
 
+    def set_columns(self, grid: ColumnGrid, low: np.ndarray, high: np.ndarray,
+                    bounds: tuple[float, float, float, float] | None) -> None:
+        """The curve as its lowest and highest value per pixel column (``_columns``): rasterised when drawn.
+
+        ``bounds``: what ``bounds()`` returns for these columns (the plot computes it for all curves at once).
+        """
+        self.columns = (grid, low, high)
+        self._column_bounds = bounds
+        self._x = self._y = None  # the points, made only if asked for (vector export, tests)
+        self._segments = None
+
     def getData(self):  # noqa: N802 - pyqtgraph's name
+        if self._x is None:
+            self._x, self._y = column_points(*self.columns)
         return self._x, self._y
 
     def isVisible(self) -> bool:  # noqa: N802 - Qt's name
@@ -65,11 +84,14 @@ class CurveData:
 
     def segments(self) -> np.ndarray | None:
         """Consecutive points joined: (n - 1, 4) x0, y0, x1, y1 in data coordinates (built once per change)."""
-        if self._segments is None and len(self._x) > 1:
-            self._segments = np.column_stack([self._x[:-1], self._y[:-1], self._x[1:], self._y[1:]])
+        x, y = self.getData()
+        if self._segments is None and len(x) > 1:
+            self._segments = np.column_stack([x[:-1], y[:-1], x[1:], y[1:]])
         return self._segments
 
     def bounds(self) -> tuple[float, float, float, float] | None:
+        if self.columns is not None:
+            return self._column_bounds
         if not len(self._x):
             return None
         return float(self._x[0]), float(self._x[-1]), float(self._y.min()), float(self._y.max())
@@ -124,6 +146,7 @@ class CurvesItem(pg.GraphicsObject):
         self._rim.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
         self._dot_pens: dict[str, QtGui.QPen] = {}
         self._bounds = QtCore.QRectF()
+        self._pixels: np.ndarray | None = None
         self.last_stats: dict = {}
 
     def set_items(self, curves: list[CurveData], dots: list[DotsData]) -> None:
@@ -173,9 +196,10 @@ class CurvesItem(pg.GraphicsObject):
         # Draw in device coordinates: Qt transforms each point of a line slowly (2.6× the cost of the
         # drawing itself); numpy transforms them all at once. The view's clip stays as it is.
         t = p.transform()
+        vector = self._exportOpts is not False  # SVG, printing, image export: lines, never a screen raster
         if t.type().value > QtGui.QTransform.TransformationType.TxScale.value:  # never in a plot: rotated, sheared
             p.save()
-            self._paint_curves(p, lambda data, out: np.copyto(out, data))
+            self._paint_curves(p, lambda data, out: np.copyto(out, data), self.curves)
             self._paint_dots(p, (1.0, 1.0), (0.0, 0.0))
             p.restore()
             return
@@ -185,16 +209,20 @@ class CurvesItem(pg.GraphicsObject):
             np.multiply(data, (sx, sy, sx, sy), out=out)
             out += (dx, dy, dx, dy)
 
+        columns = [] if vector else [c for c in self.curves if c.columns is not None and c.isVisible()]
+        view = self.viewRect()
         p.save()
         p.resetTransform()
-        self._paint_curves(p, to_device)
+        if columns and view is not None:
+            self._paint_columns(p, columns, (sx, sy, dx, dy), view)
+        self._paint_curves(p, to_device, [c for c in self.curves if vector or c.columns is None])
         self._paint_dots(p, (sx, sy), (dx, dy))
         p.restore()
 
-    def _paint_curves(self, p: QtGui.QPainter, place) -> None:
+    def _paint_curves(self, p: QtGui.QPainter, place, curves: list[CurveData]) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         lines = PrimitiveArray(QtCore.QLineF, 4)
-        for curve in self.curves:
+        for curve in curves:
             data = curve.segments() if curve.isVisible() else None
             if data is None:
                 continue
@@ -204,6 +232,32 @@ class CurvesItem(pg.GraphicsObject):
             p.drawLines(*lines.drawargs())
             self.last_stats["curves"] += 1
             self.last_stats["segments"] += len(data)
+
+    def _paint_columns(self, p: QtGui.QPainter, curves: list[CurveData], transform, view: QtCore.QRectF) -> None:
+        """Curves given as pixel columns: one image per column grid (normally one), curves in z order."""
+        sx, sy, dx, dy = transform
+        top = math.floor(min(view.top() * sy, view.bottom() * sy) + dy)
+        height = max(1, math.ceil(abs(view.height() * sy)) + 1)
+        groups: dict[tuple, list[CurveData]] = {}
+        for curve in curves:
+            groups.setdefault(curve.columns[0].key(), []).append(curve)
+        for members in groups.values():
+            grid = members[0].columns[0]
+            low = np.vstack([c.columns[1] for c in members]) * sy + (dy - top)
+            high = np.vstack([c.columns[2] for c in members]) * sy + (dy - top)
+            pens = [(c.opts["pen"].widthF(), c.opts["pen"].style() != QtCore.Qt.PenStyle.SolidLine) for c in members]
+            colors = [0] + [0xFF000000 | (c.opts["pen"].color().rgb() & 0xFFFFFF) for c in members]
+            numbers = rasterise(np.fmin(low, high), np.fmax(low, high), pens, grid.first, height)
+            pixels = np.asarray(colors, dtype=np.uint32)[numbers]
+            self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
+            image = QtGui.QImage(pixels.data, grid.count, height, grid.count * 4,
+                                 QtGui.QImage.Format.Format_ARGB32)
+            left = grid.first * grid.width * sx + dx
+            target = QtCore.QRectF(left, top, grid.count * grid.width * sx, height)
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(target, image)
+            self.last_stats["curves"] += len(members)
+            self.last_stats["columns"] = self.last_stats.get("columns", 0) + grid.count
 
     def _paint_dots(self, p: QtGui.QPainter, scale, shift) -> None:
         shown = [d for d in self.dots if len(d.x)]

@@ -58,6 +58,12 @@ class Grow:
         self._data[:, self.n : self.n + len(rows)] = rows.T
         self.n += len(rows)
 
+    def append(self, row: tuple) -> None:
+        """Append one row (a live frame brings about one state per lane: no array to build for it)."""
+        self.reserve(1)
+        self._data[:, self.n] = row
+        self.n += 1
+
     def extend_columns(self, columns: np.ndarray) -> None:
         """Append rows given column by column, as (width, count)."""
         count = columns.shape[1]
@@ -87,26 +93,27 @@ class Lane:
         self.count = 0  # states folded
 
     # --- folding -------------------------------------------------------------------------
-    def close_open(self, first_t: int) -> np.ndarray | None:
-        """The open interval closed by a state at ``first_t``, as a (4, 1) column block, or None."""
+    def close_open(self, first_t: int) -> tuple[int, int, int, int] | None:
+        """The open interval closed by a state at ``first_t`` (start, end, state, detail), or None."""
         if self.open is None:
             return None
         t, code, detail = self.open
         self.open = None
         if (self.open_synthetic and t >= first_t) or code in (ev.DONE, ev.CRASHED):
             return None  # Trace.intervals adds "starting" only before the first state
-        return np.array([[t], [first_t], [code], [detail]], dtype=np.int64)
+        return (t, first_t, code, detail)
 
     def fold(self, t: np.ndarray, codes: np.ndarray, details: np.ndarray) -> None:
         """Fold this lane's new states (in time order, after every state folded so far)."""
         head = self.close_open(int(t[0]))
         if head is not None:
-            self.ivs.extend_columns(head)
-        keep = ~_ended(codes[:-1])
-        if keep.all():
-            self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]]))
-        elif keep.any():
-            self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]])[:, keep])
+            self.ivs.append(head)
+        if len(t) > 1:
+            keep = ~_ended(codes[:-1])
+            if keep.all():
+                self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]]))
+            elif keep.any():
+                self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]])[:, keep])
         self.open = (int(t[-1]), int(codes[-1]), int(details[-1]))
         self.open_synthetic = False
         self.last_t = int(t[-1])

@@ -33,14 +33,14 @@ def curve_points(width_px: float) -> int:
 
 
 class Series:
-    """One growable (t_ns, v1, v2) series, kept sorted by time."""
+    """One growable series kept sorted by time: t_ns and float columns (v1, v2, seconds since the run's t0)."""
 
     def __init__(self):
         self.t = Grow(np.int64)
-        self.v = Grow(np.float64, 2)
+        self.v = Grow(np.float64, 3)
 
     def extend(self, t: np.ndarray, v: np.ndarray) -> None:
-        unsorted = bool(self.t.n and t[0] < self.t.view()[0, -1]) or bool((np.diff(t) < 0).any())
+        unsorted = bool(self.t.n and t[0] < self.t.view()[0, -1]) or (len(t) > 1 and bool((np.diff(t) < 0).any()))
         self.t.extend(t[:, None])
         self.v.extend(v)
         if unsorted:
@@ -54,6 +54,10 @@ class Series:
 
     def column(self, k: int) -> np.ndarray:
         return self.v.view()[k]
+
+    def seconds(self) -> np.ndarray:
+        """Times in seconds since the run's t0 (kept, not recomputed for every frame)."""
+        return self.v.view()[2]
 
     def __len__(self) -> int:
         return self.t.n
@@ -72,6 +76,12 @@ class SeriesStore:
         self.series: dict[int, Series] = {}
         self._seen = 0
         self.latest_ns: int | None = None
+        self.changed_from_ns: int | None = None  # the earliest time any series changed at since ``take_changed``
+
+    def take_changed(self) -> int | None:
+        """The earliest time a series changed at since the last call (None: nothing changed)."""
+        changed, self.changed_from_ns = self.changed_from_ns, None
+        return changed
 
     @property
     def folded(self) -> int:
@@ -94,11 +104,18 @@ class SeriesStore:
             return False
         order = np.argsort(mine[:, self.key_column], kind="stable")
         mine = mine[order]
-        keys, first = np.unique(mine[:, self.key_column], return_index=True)
+        earliest = int(mine[:, 0].min())
+        self.changed_from_ns = earliest if self.changed_from_ns is None else min(self.changed_from_ns, earliest)
+        keys = mine[:, self.key_column]
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))  # sorted by key above
         bounds = [*first.tolist(), len(mine)]
-        for k, key in enumerate(keys.tolist()):
-            part = mine[bounds[k] : bounds[k + 1]]
-            self.series.setdefault(key, Series()).extend(part[:, 0], self.values_of(part))
+        t = mine[:, 0]
+        columns = np.empty((len(mine), 3), dtype=np.float64)  # every key's columns at once, then split
+        columns[:, :2] = self.values_of(mine)
+        columns[:, 2] = (t - trace.t0_ns) / 1e9
+        for k, key in enumerate(keys[first].tolist()):
+            a, b = bounds[k], bounds[k + 1]
+            self.series.setdefault(key, Series()).extend(t[a:b], columns[a:b])
         return True
 
     def values_of(self, part: np.ndarray) -> np.ndarray:

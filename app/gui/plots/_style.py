@@ -100,6 +100,55 @@ class Swatch(ItemSample):
         event.ignore()
 
 
+LEGEND_MAX = 16  # entries a legend shows; beyond, the last one says how many more there are
+
+
+def capped_entries(entries: list[tuple], more) -> list[tuple]:
+    """``entries`` ((item, text) pairs), or the first ``LEGEND_MAX - 1`` and ``more(n)`` for the n others.
+
+    A legend of 64 processes covers the plot and cannot be read, and each entry
+    costs ~10 ms to make; the lanes name every process in the same colours.
+    """
+    if len(entries) <= LEGEND_MAX:
+        return entries
+    return [*entries[: LEGEND_MAX - 1], (NO_SAMPLE, more(len(entries) - LEGEND_MAX + 1))]
+
+
+class _NoSample:
+    """The legend sample of the "… more" entry: draws nothing (no pen)."""
+
+    opts = {"pen": pg.mkPen(None), "antialias": False}
+
+    def isVisible(self) -> bool:  # noqa: N802 - Qt's name
+        return True
+
+    def setVisible(self, _visible: bool) -> None:  # noqa: N802 - Qt's name
+        pass
+
+
+NO_SAMPLE = _NoSample()
+
+
+def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1) -> None:
+    """Make ``legend`` show ``entries`` ((item, text) pairs), keeping the entries it already has for the
+    same items in the same places (renamed if need be): a live run adds processes one by one, and
+    remaking every entry at each one stalled the window."""
+    kept = 0
+    for (sample, _label), (item, _text) in zip(legend.items, entries, strict=False):
+        if sample.item is not item:
+            break
+        kept += 1
+    for sample, _label in legend.items[kept:]:
+        legend.removeItem(sample.item)
+    for (_sample, label), (_item, text) in zip(legend.items, entries, strict=False):
+        if label.text != text:
+            label.setText(text)
+    legend.setColumnCount(columns)  # re-lays out the entries it has
+    for item, text in entries[kept:]:
+        legend.addItem(item, text)
+    legend.setVisible(bool(entries))
+
+
 def legend_texts(legend: pg.LegendItem) -> list[str]:
     return [label.text for _sample, label in legend.items]
 

@@ -11,6 +11,8 @@ tells the window.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
@@ -26,6 +28,7 @@ from app.gui.state_names import state_texts
 from app.gui.view import TraceViewMixin
 
 LIVE_WINDOW_S = 30.0  # a live run longer than this shows its last 30 s (shorter: the whole run)
+NICE_STEPS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)  # a live view shorter than LIVE_WINDOW_S widens in these steps
 LIVE_MARGIN = 0.02  # room right of the live edge, as a fraction of the shown time
 MAX_TASK_LABELS = 200  # label pool tasks only when fewer task segments than this are visible
 MIN_TASK_LABEL_PX = 44  # a task segment narrower than this (pixels) gets no label
@@ -33,6 +36,15 @@ LANE_FONT_PX = (7, 13)  # lane label font size (pixels): 80 % of a lane's height
 LEGEND_STATES = ("starting", "working", "waiting", "holding", "blocked", "sleeping", "idle", "crashed")
 DEADLOCK_RED = "#C00000"
 _LIVE_STATUSES = (None, "ready", "running")
+
+
+def nice_span(seconds: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7.5 × 10^k that is at least ``seconds``."""
+    decade = 10.0 ** math.floor(math.log10(seconds))
+    for step in NICE_STEPS:
+        if step * decade >= seconds * (1 - 1e-12):
+            return step * decade
+    return 10.0 * decade
 
 
 class ActivityPlot(pg.PlotWidget, TraceViewMixin):
@@ -370,11 +382,28 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         edge_ns = self._cursor_ns if self._cursor_ns is not None else self._store.end_ns()
         edge = max(trace.seconds(edge_ns), 0.0)
         live = trace.meta.get("status") in _LIVE_STATUSES
-        start = max(0.0, edge - self.live_window_s) if live else 0.0
-        if edge <= start:
-            self._set_range(start, start + 1.0)
+        if edge <= 0.0:
+            self._set_range(0.0, 1.0)
             return
-        self._set_range(start, edge + (edge - start) * (LIVE_MARGIN if live else 0.0))
+        if not live:
+            self._set_range(0.0, edge)
+            return
+        span = self.live_window_s * (1.0 + LIVE_MARGIN)
+        if edge <= self.live_window_s:
+            # The whole run so far, in a view that widens in steps (1, 1.5, 2, 3, 5, 7.5 × 10^k s), not at
+            # every frame: between steps the time axis and everything already drawn stay put.
+            self._set_range(0.0, min(span, nice_span(edge * (1.0 + LIVE_MARGIN))))
+            return
+        # The last live_window_s seconds, scrolled by whole pixels: the view (and the time axis, whose
+        # ticks pyqtgraph lays out anew whenever the range moves) changes only when the live edge has moved
+        # a pixel; at 30 s over ~1000 px that is every second or third frame, and a sub-pixel scroll
+        # shows nothing anyway.
+        end = edge + self.live_window_s * LIVE_MARGIN
+        pixels = self.getPlotItem().getViewBox().width()
+        if pixels > 0:
+            pixel = span / pixels
+            end = math.ceil(end / pixel) * pixel
+        self._set_range(end - span, end)
 
     def _set_range(self, x0: float, x1: float) -> None:
         self._setting_range = True

@@ -21,7 +21,7 @@ from app.core.trace import Trace
 from app.gui.colors import process_color
 from app.gui.plots._curves import CurveData, CurvesItem
 from app.gui.plots._series import Samples, curve_points, decimate
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend, sync_legend
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
@@ -184,11 +184,9 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         if entries == self._legend_entries:
             return
         self._legend_entries = entries
-        self.legend.clear()
-        self.legend.setColumnCount(max(1, math.ceil(len(entries) / LEGEND_ROWS)))
-        for index, name in entries:
-            self.legend.addItem(self._curves[index], name)
-        self.legend.setVisible(bool(entries))
+        shown = capped_entries([(self._curves[index], name) for index, name in entries],
+                               lambda n: self.tr("… and {n} more (named in the lanes)").format(n=n))
+        sync_legend(self.legend, shown, max(1, math.ceil(len(shown) / LEGEND_ROWS)))
 
     # --- the metric box floats at the top right of the plot ------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -35,14 +35,16 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from app.core.trace import Trace
 from app.gui.colors import process_color
+from app.gui.plots._columns import ColumnGrid, StepColumnCache, column_bounds
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._series import ValueWrites, curve_points, visible_steps
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, make_legend
+from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend
 from app.gui.view import TraceViewMixin
 
 SLOT_COLORS = ("#000000", "#009E73", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9")
 EXPECTED_COLOR = "#D55E00"
 MAX_DOTS = 2000  # more visible writes than this (all slots together): curves alone (dots would be a smear)
+COLUMNS_FROM = 5000  # more visible writes than this: curves drawn as pixel columns (``_columns``), not lines
 DOT_SIZE = 9
 LEGEND_LIVE = (8, 0.25)  # during a live run: at most 8 legend texts change, at most every 0.25 s
 _LIVE_STATUSES = (None, "ready", "running")
@@ -75,6 +77,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
         self.setObjectName("valuePlot")
         self._writes = ValueWrites()
+        self._columns = StepColumnCache()
         self._slots: list[_Slot] = []
         self._specs: list[dict] = []
         self._end_s = 0.0
@@ -158,11 +161,11 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         series = self._writes.series.get(k)
         if series is None or trace is None:
             return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
-        t = series.times()
+        x = series.seconds()
         if self._cursor_ns is not None:
-            t = t[: int(np.searchsorted(t, self._cursor_ns, side="right"))]
-        n = len(t)
-        return (t - trace.t0_ns) / 1e9, series.column(0)[:n], series.column(1)[:n].astype(np.int64)
+            x = x[: int(np.searchsorted(series.times(), self._cursor_ns, side="right"))]
+        n = len(x)
+        return x, series.column(0)[:n], series.column(1)[:n]
 
     def _draw_curves(self) -> None:
         if self._trace is None:
@@ -176,31 +179,50 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         series = [self._series(k) for k in range(len(self._slots))]
         spans = [(int(np.searchsorted(x, x0, side="left")), int(np.searchsorted(x, x1, side="right")))
                  for x, _v, _w in series]
-        dotted = sum(stop - first for first, stop in spans) <= MAX_DOTS
+        visible = sum(stop - first for first, stop in spans)
+        dotted = visible <= MAX_DOTS
         points = curve_points(view.width())
+        grid = ColumnGrid(x0, x1, view.width()) if visible > COLUMNS_FROM else None
         lows, highs = [], []
-        for slot, (x, v, writers), (first, stop) in zip(self._slots, series, spans, strict=True):
+        columns = []  # (curve, x, y, x_start, y_start) of the curves drawn as pixel columns
+        for slot, (x, v, _writers) in zip(self._slots, series, strict=True):
             initial = slot.spec.get("initial")
             start = 0.0 if initial is not None else None
-            shown = [_show(slot.actual, *visible_steps(x, v, start, initial, self._end_s, x0, x1, points))]
+            curves = [(slot.actual, v)]
             if slot.has_ideal():
-                ideal = initial + slot.spec["step"] * np.arange(1, len(x) + 1, dtype=np.float64)
-                shown.append(_show(slot.ideal, *visible_steps(x, ideal, 0.0, float(initial), self._end_s, x0, x1,
-                                                             points)))
+                curves.append((slot.ideal, initial + slot.spec["step"] * np.arange(1, len(x) + 1, dtype=np.float64)))
+            for curve, y in curves:
+                if grid is not None:
+                    columns.append((curve, (x, y, start, initial, self._end_s)))
+                    continue
+                shown = _show(curve, *visible_steps(x, y, start, initial, self._end_s, x0, x1, points))
+                if len(shown):
+                    lows.append(float(shown.min()))
+                    highs.append(float(shown.max()))
             if slot.has_expected():
                 expected = float(slot.spec["expected"])
-                shown.append(_show(slot.expected, np.array([0.0, max(self._end_s, 1e-3)]),
-                                   np.array([expected, expected])))
-            for y in shown:
-                if len(y):
-                    lows.append(float(y.min()))
-                    highs.append(float(y.max()))
+                _show(slot.expected, np.array([0.0, max(self._end_s, 1e-3)]), np.array([expected, expected]))
+                lows.append(expected)
+                highs.append(expected)
+        changed_ns = self._writes.take_changed()
+        if columns:
+            changed = None if changed_ns is None else self._trace.seconds(changed_ns)
+            names = (id(self._trace), id(self._slots), self._cursor_ns)
+            low, high = self._columns.columns(names, [c for _curve, c in columns], grid, changed, self._end_s)
+            boxes = column_bounds(grid, low, high)
+            for k, (curve, _c) in enumerate(columns):
+                curve.set_columns(grid, low[k], high[k], boxes[k])
+            shown = [box for box in boxes if box is not None]
+            if shown:
+                lows.append(min(box[2] for box in shown))
+                highs.append(max(box[3] for box in shown))
+        for slot, (x, v, writers), (first, stop) in zip(self._slots, series, spans, strict=True):
             if not (dotted and stop > first):
                 first = stop = 0
             key = (first, stop, len(x))
             if key != slot.dots_key:
                 slot.dots_key = key
-                slot.dots.set_points(x[first:stop], v[first:stop], writers[first:stop], process_brush)
+                slot.dots.set_points(x[first:stop], v[first:stop], writers[first:stop].astype(np.int64), process_brush)
         self.curves.changed()
         self._fit.fit(min(lows, default=None), max(highs, default=None))
 
@@ -228,6 +250,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             if slot.has_expected():
                 entries.append((slot.expected, self.tr("{name}: expected {value}").format(
                     name=name, value=_fmt(slot.spec["expected"]))))
+        entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n))
         self.legend.setVisible(bool(entries))
         same_items = len(self.legend.items) == len(entries) and all(
             sample.item is item for (sample, _label), (item, _text) in zip(self.legend.items, entries, strict=True))
