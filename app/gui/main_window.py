@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.controller.finished.connect(self._on_finished)
         self.controller.phaseChanged.connect(self._update_status)
         self.replay.cursorChanged.connect(self._on_cursor)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.replay.liveRequested.connect(self.go_live)
         self.activity.followChanged.connect(self.replay.set_following)
         self.language.changed.connect(self.retranslate)
@@ -300,6 +301,11 @@ class MainWindow(QMainWindow):
     def refresh_live(self) -> None:
         """A display tick of a live run: the live views, and whichever other view's turn it is."""
         refresh_views(self.schedule.due(monotonic()))
+
+    def _on_tab_changed(self, _index: int) -> None:
+        shown = self.tabs.currentWidget()
+        if shown in self.views:
+            shown.refresh()  # hidden during a run it was not refreshed: bring it up to date now
 
     def go_live(self) -> None:
         self.activity.follow_live(True)

@@ -29,10 +29,11 @@ class FrameSchedule:
         self._next = 0
 
     def due(self, now: float) -> list:
-        """The views to refresh at a tick at ``now`` (monotonic seconds)."""
+        """The views to refresh at a tick at ``now`` (monotonic seconds); a hidden view (a tab behind
+        another) waits until it is shown (the window refreshes it then)."""
         for step in range(len(self.others)):
             k = (self._next + step) % len(self.others)
-            if now >= self._due[k]:
+            if now >= self._due[k] and self.others[k].isVisible():
                 self._due[k] = now + self.every_s
                 self._next = k + 1
                 return [*self.live, self.others[k]]
