@@ -14,6 +14,7 @@ from app.gui.i18n import Language
 from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
+from app.gui.view import refresh_views
 
 T0 = 5_000_000_000_000
 S = 1_000_000_000  # ns per second
@@ -457,6 +458,29 @@ def test_many_writes_are_drawn_as_pixel_columns_on_screen_and_as_lines_in_an_svg
     export_plot(plot, path, "svg")
     svg = path.read_text(encoding="utf-8")
     assert svg.count("<polyline") > 1000 and "<image" not in svg  # vector lines, not a picture of them
+
+
+def test_a_live_run_drawn_column_by_column_looks_as_if_drawn_at_once(qtbot):
+    from tests.bench.synth import LiveFeed, make_run
+
+    trace = make_run(0, 60_000, lanes=4, slots=4, span_s=20.0)  # a live run: status "running"
+    lanes, plot = shown(qtbot, ActivityPlot()), shown(qtbot, ValuePlot())
+    plot.setXLink(lanes)  # as in the window: the lanes follow the live edge, the values follow the lanes
+    for view in (lanes, plot):
+        view.set_trace(trace)
+    lanes.live_window_s = 5.0  # the last 5 s: the view scrolls by whole pixels as the run goes on
+    lanes.follow_live(True)
+    feed = LiveFeed(trace, lanes=4, slots=4)
+    firsts = set()
+    for _ in range(12):  # frames of a live run: only the newest columns are drawn again
+        feed()
+        refresh_views([lanes, plot])
+        incremental = paint(plot)
+        firsts.add(lanes.getPlotItem().getViewBox().viewRange()[0][0])
+    assert len(firsts) > 3  # it did scroll
+    assert 0 < plot.curves.last_stats["columns_drawn"] < plot.curves.last_stats["columns"]
+    plot.curves.columns_changed(-10**9)  # forget what was drawn: every column again
+    assert paint(plot) == incremental
 
 
 # --- resources -------------------------------------------------------------------------------

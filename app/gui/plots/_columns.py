@@ -133,6 +133,7 @@ class StepColumnCache:
         self._first = 0
         self._low = self._high = np.empty((0, 0))
         self._end = -math.inf
+        self.redone_from = -math.inf  # the first column the last call computed (the ones before: kept)
 
     def columns(self, key: tuple, curves: list[tuple], grid: ColumnGrid, changed_from: float | None,
                 end: float) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +161,7 @@ class StepColumnCache:
             part.count = last - kept
             low[:, kept:last], high[:, kept:last] = step_columns(curves, part)
         self._key, self._first, self._low, self._high, self._end = key, grid.first, low, high, end
+        self.redone_from = grid.first + kept
         return low, high
 
 

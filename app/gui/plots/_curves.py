@@ -146,7 +146,8 @@ class CurvesItem(pg.GraphicsObject):
         self._rim.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
         self._dot_pens: dict[str, QtGui.QPen] = {}
         self._bounds = QtCore.QRectF()
-        self._pixels: np.ndarray | None = None
+        self._rasters: dict = {}  # column width → (signature, first column, pixels) of the last paint
+        self._redo = -math.inf  # the first column whose pixels must be drawn again (-inf: all)
         self.last_stats: dict = {}
 
     def set_items(self, curves: list[CurveData], dots: list[DotsData]) -> None:
@@ -154,6 +155,7 @@ class CurvesItem(pg.GraphicsObject):
         for item in curves:
             item.on_change = redraw  # the legend hides and shows curves
         self.curves, self.dots = list(curves), list(dots)
+        self._redo = -math.inf
         self.changed()
 
     def redraw(self) -> None:
@@ -233,23 +235,46 @@ class CurvesItem(pg.GraphicsObject):
             self.last_stats["curves"] += 1
             self.last_stats["segments"] += len(data)
 
+    def columns_changed(self, first_column: int) -> None:
+        """The curves' columns changed from absolute column ``first_column`` on (the ones before are
+        as they were): the next paint rasterises only those again."""
+        self._redo = min(self._redo, first_column)
+
     def _paint_columns(self, p: QtGui.QPainter, curves: list[CurveData], transform, view: QtCore.QRectF) -> None:
-        """Curves given as pixel columns: one image per column grid (normally one), curves in z order."""
+        """Curves given as pixel columns: one image per column grid (normally one), curves in z order.
+
+        The image of the previous paint is kept: while a live run scrolls, its columns
+        left of the first changed one (``columns_changed``) are copied, not drawn again.
+        """
         sx, sy, dx, dy = transform
         top = math.floor(min(view.top() * sy, view.bottom() * sy) + dy)
         height = max(1, math.ceil(abs(view.height() * sy)) + 1)
         groups: dict[tuple, list[CurveData]] = {}
         for curve in curves:
             groups.setdefault(curve.columns[0].key(), []).append(curve)
+        rasters = {}
         for members in groups.values():
             grid = members[0].columns[0]
-            low = np.vstack([c.columns[1] for c in members]) * sy + (dy - top)
-            high = np.vstack([c.columns[2] for c in members]) * sy + (dy - top)
             pens = [(c.opts["pen"].widthF(), c.opts["pen"].style() != QtCore.Qt.PenStyle.SolidLine) for c in members]
             colors = [0] + [0xFF000000 | (c.opts["pen"].color().rgb() & 0xFFFFFF) for c in members]
-            numbers = rasterise(np.fmin(low, high), np.fmax(low, high), pens, grid.first, height)
-            pixels = np.asarray(colors, dtype=np.uint32)[numbers]
-            self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
+            # what the image's rows and colours depend on: the same → the kept columns are still right
+            signature = (height, sy, dy - top, tuple(map(id, members)), tuple(pens), tuple(colors))
+            keep = 0
+            cached = self._rasters.get(grid.width)
+            if cached is not None and cached[0] == signature and cached[1] <= grid.first:
+                old_first, old = cached[1], cached[2]
+                keep = max(0, min(self._redo, old_first + old.shape[1], grid.first + grid.count) - grid.first)
+            pixels = np.empty((height, grid.count), dtype=np.uint32)
+            if keep:
+                offset = grid.first - old_first
+                pixels[:, :keep] = old[:, offset:offset + keep]
+            if keep < grid.count:
+                start = max(keep - 1, 0)  # one kept column more: a thick pen joins each column to its left one
+                low = np.vstack([c.columns[1][start:] for c in members]) * sy + (dy - top)
+                high = np.vstack([c.columns[2][start:] for c in members]) * sy + (dy - top)
+                numbers = rasterise(np.fmin(low, high), np.fmax(low, high), pens, grid.first + start, height)
+                pixels[:, keep:] = np.asarray(colors, dtype=np.uint32)[numbers[:, keep - start:]]
+            rasters[grid.width] = (signature, grid.first, pixels)  # also keeps the image's memory alive
             image = QtGui.QImage(pixels.data, grid.count, height, grid.count * 4,
                                  QtGui.QImage.Format.Format_ARGB32)
             left = grid.first * grid.width * sx + dx
@@ -258,6 +283,9 @@ class CurvesItem(pg.GraphicsObject):
             p.drawImage(target, image)
             self.last_stats["curves"] += len(members)
             self.last_stats["columns"] = self.last_stats.get("columns", 0) + grid.count
+            self.last_stats["columns_drawn"] = self.last_stats.get("columns_drawn", 0) + grid.count - keep
+        self._rasters = rasters
+        self._redo = math.inf  # until the columns change again
 
     def _paint_dots(self, p: QtGui.QPainter, scale, shift) -> None:
         shown = [d for d in self.dots if len(d.x)]

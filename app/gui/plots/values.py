@@ -139,6 +139,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
                                   [s.dots for s in self._slots])
             self._specs = specs
             self._writes.reset(trace)
+            self._columns.reset()
             self._drawn_key = None
             self._legend_next = 0
         if trace is None:
@@ -205,10 +206,13 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
                 lows.append(expected)
                 highs.append(expected)
         changed_ns = self._writes.take_changed()
+        if grid is None:
+            self._columns.reset()  # the changes just taken are not in its columns: start again next time
         if columns:
             changed = None if changed_ns is None else self._trace.seconds(changed_ns)
             names = (id(self._trace), id(self._slots), self._cursor_ns)
             low, high = self._columns.columns(names, [c for _curve, c in columns], grid, changed, self._end_s)
+            self.curves.columns_changed(self._columns.redone_from)
             boxes = column_bounds(grid, low, high)
             for k, (curve, _c) in enumerate(columns):
                 curve.set_columns(grid, low[k], high[k], boxes[k])
