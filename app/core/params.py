@@ -8,7 +8,6 @@ parameter, the value and what is allowed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 MAX_PROCESSES = 64  # a classroom projector shows 64 lanes; more is refused
 
@@ -17,19 +16,67 @@ class ParamError(ValueError):
     """Bad input: the message names the field, the value and what is allowed."""
 
 
-@dataclass(frozen=True)
+class FrozenInstanceError(AttributeError):
+    """A ``ParamSpec`` is immutable (like ``dataclasses.FrozenInstanceError``)."""
+
+
+_FIELDS = ("name", "kind", "default", "label_en", "label_zh", "minimum", "maximum", "choices",
+           "help_en", "help_zh", "choice_labels")
+_NEW_DICT = object()  # ``choice_labels`` not given: a fresh ``{}`` for each spec
+
+
 class ParamSpec:
+    """One parameter: its type, range or choices, default and labels zh/en.
+
+    Immutable, compared and printed by its fields, like the frozen dataclass it
+    was; written out by hand because ``dataclasses`` imports ``inspect`` (~15 ms),
+    and every lesson module, so every spawned worker, imports this module
+    (DESIGN §8: a lesson starts within 1.1× of bare multiprocessing).
+    """
+
+    __match_args__ = _FIELDS
+
     name: str
     kind: str  # "int", "float", "choice", "choices" (a comma-separated subset), "bool"
     default: object
     label_en: str
     label_zh: str
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    help_en: str = ""
-    help_zh: str = ""
-    choice_labels: dict = field(default_factory=dict)  # choice -> {"en":…, "zh":…}
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[str, ...]
+    help_en: str
+    help_zh: str
+    choice_labels: dict  # choice -> {"en":…, "zh":…}
+
+    def __init__(self, name: str, kind: str, default: object, label_en: str, label_zh: str,
+                 minimum: float | None = None, maximum: float | None = None, choices: tuple[str, ...] = (),
+                 help_en: str = "", help_zh: str = "", choice_labels: dict = _NEW_DICT) -> None:
+        if choice_labels is _NEW_DICT:
+            choice_labels = {}
+        values = (name, kind, default, label_en, label_zh, minimum, maximum, choices, help_en, help_zh,
+                  choice_labels)
+        self.__dict__.update(zip(_FIELDS, values, strict=True))
+
+    def _astuple(self) -> tuple:
+        return tuple(self.__dict__[f] for f in _FIELDS)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._astuple() == other._astuple()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={self.__dict__[f]!r}" for f in _FIELDS)
+        return f"{self.__class__.__qualname__}({fields})"
 
     def allowed(self) -> str:
         """What is allowed, in words (for error messages and tooltips)."""

@@ -17,6 +17,8 @@ import multiprocessing.managers
 import multiprocessing.pool
 import os
 import queue as queue_module
+import select
+import struct
 import threading
 import traceback
 from multiprocessing.connection import wait
@@ -44,8 +46,9 @@ _FIRST_WAITFOR_KIND = min(ev.LOCK, ev.EXIT)
 assert max(ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK) < _FIRST_WAITFOR_KIND
 
 # What every worker imports: a fork server that has them already forks children that need not import them
-# (~35 ms each otherwise; DESIGN §8: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default.
-FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons"]
+# (~35 ms each otherwise; DESIGN §8: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default;
+# the catalogue brings every lesson module (the package alone imports none of them).
+FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons.catalogue"]
 
 FINAL_STATUSES = ("done", "crashed", "stopped", "timeout", "failed", "deadlock")
 
@@ -100,7 +103,9 @@ class Runner:
         self._exit_seen_ns: dict[int, int] = {}  # pid -> when the parent saw it gone
         self._pid_by_index: dict[int, int] = {}
         self._writers_to_close: list = []
-        self._readers: set = set()
+        self._readers: set = set()  # the receiver's pipes: those still open
+        self._new_readers: list = []  # added since the receiver last looked
+        self._wake_pending = False  # a wake-up for them is on its way to the receiver
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._receiving = True
         self._next_index = None
@@ -144,45 +149,54 @@ class Runner:
     def _add_reader(self, conn) -> None:
         with self._lock:
             self._readers.add(conn)
-        self._wake_w.send_bytes(b"")
+            self._new_readers.append(conn)
+            wake, self._wake_pending = not self._wake_pending, True
+        if wake:  # one wake-up for readers added in a burst (starting N workers), not one per reader
+            self._wake_w.send_bytes(b"")
 
     def _receive(self) -> None:
         deadline = None
+        waiter = _Waiter()
+        waiter.add(self._wake_r)
         while True:
             with self._lock:
-                readers = list(self._readers)
+                new, self._new_readers, self._wake_pending = self._new_readers, [], False
+                readers_left = bool(self._readers)
+            for conn in new:
+                waiter.add(conn)
             if not self._receiving and deadline is None:
                 deadline = perf_counter_ns() + int(DRAIN_S * 1e9)
-            if deadline is not None and (not readers or perf_counter_ns() > deadline):
+            if deadline is not None and (not readers_left or perf_counter_ns() > deadline):
                 break
             # Everything that is ready goes into the trace at once: one emit per wake-up, not one per
             # message (at 64 workers × 156 events/s each event is a message of its own; DESIGN §8 latency).
             records, texts = [], []
-            for conn in wait([*readers, self._wake_r], timeout=POLL_S):
+            for conn in waiter.wait(POLL_S):
                 if conn is self._wake_r:
                     conn.recv_bytes()
                     continue
-                self._read_all(conn, records, texts)
+                self._read_all(conn, records, texts, waiter)
             if records or texts:
                 batch = None if not records else records[0] if len(records) == 1 else np.concatenate(records)
                 self.emit(batch, texts)
 
-    def _read_all(self, conn, records: list, texts: list) -> None:
+    def _read_all(self, conn, records: list, texts: list, waiter: _Waiter) -> None:
         try:
-            for _ in range(256):  # bounded: one busy pipe must not starve the others
-                self._decode(conn.recv_bytes(), records, texts)
-                if not conn.poll():
-                    break
+            for data in waiter.messages(conn):
+                self._decode(data, records, texts)
         except (EOFError, OSError):
             with self._lock:
                 self._readers.discard(conn)
+            waiter.remove(conn)
             conn.close()
 
     # --- processes ---------------------------------------------------------------------
     def allocate_index(self) -> int:
-        with self._next_index.get_lock():
-            index = self._next_index.value
-            self._next_index.value += 1
+        counter = self._next_index
+        with counter.get_lock():  # one lock round trip: ``.value`` would take the same lock again, twice
+            raw = counter.get_obj()
+            index = raw.value
+            raw.value = index + 1
         return index
 
     def start_worker(self, target, args=(), name: str | None = None, role: str = "worker", method: str | None = None):
@@ -395,6 +409,92 @@ class Runner:
             rows.append((self._exit_seen_ns.get(process.pid, now), index, ev.EXIT, code, how))
         if rows:
             self.emit(np.array(rows, dtype=np.int64))
+
+
+class _Waiter:
+    """The pipes the receiver waits on, and what they hold.
+
+    POSIX: one ``poll`` set kept across wake-ups, and each ready pipe read with
+    one ``os.read`` of all it holds, cut into ``Connection.send_bytes``
+    messages here: a wake-up costs the pipes that are ready, not a new selector
+    over every pipe of the run (what ``multiprocessing.connection.wait`` builds
+    at each call), and one system call per pipe, not three per message. The
+    receiver shares the GIL with the lesson's thread while that starts
+    processes (DESIGN §8: start ≤ 1.1× bare). Elsewhere (Windows):
+    ``connection.wait`` and ``recv_bytes``. Only the receiver's thread uses it.
+    """
+
+    def __init__(self):
+        self._conns: dict = {}  # fd (POSIX) or the connection itself -> connection
+        self._partial: dict[int, bytearray] = {}  # fd -> bytes of a message still arriving
+        self._poll = select.poll() if hasattr(select, "poll") else None
+
+    def add(self, conn) -> None:
+        if self._poll is None:
+            self._conns[conn] = conn
+        else:
+            fd = conn.fileno()
+            self._conns[fd] = conn
+            self._poll.register(fd, select.POLLIN)
+
+    def remove(self, conn) -> None:
+        """Before the connection is closed (its fd may then be reused)."""
+        if self._poll is None:
+            self._conns.pop(conn, None)
+            return
+        fd = next((f for f, c in self._conns.items() if c is conn), None)
+        if fd is not None:
+            del self._conns[fd]
+            self._partial.pop(fd, None)
+            self._poll.unregister(fd)
+
+    def wait(self, timeout: float) -> list:
+        if self._poll is None:
+            return wait(list(self._conns), timeout)
+        return [self._conns[fd] for fd, _events in self._poll.poll(timeout * 1000)]
+
+    def messages(self, conn) -> list:
+        """The whole messages a ready connection holds; EOFError once it is closed and empty."""
+        if self._poll is None:
+            found = []
+            for _ in range(256):  # bounded: one busy pipe must not starve the others
+                found.append(conn.recv_bytes())
+                if not conn.poll():
+                    break
+            return found
+        fd = conn.fileno()
+        chunk = os.read(fd, _READ_BYTES)  # what a pipe holds (64 KiB by default), without blocking: it is ready
+        if not chunk:
+            raise EOFError
+        buf = self._partial.get(fd)
+        if buf:
+            buf += chunk
+        else:
+            buf = chunk
+        found, pos, end = [], 0, len(buf)
+        while end - pos >= 4:
+            size = _SIZE.unpack_from(buf, pos)[0]
+            head = 4
+            if size == -1:  # a message of 2 GiB or more: a 64-bit size follows
+                if end - pos < 12:
+                    break
+                size = _BIG_SIZE.unpack_from(buf, pos + 4)[0]
+                head = 12
+            if end - pos - head < size:
+                break
+            found.append(bytes(buf[pos + head : pos + head + size]))
+            pos += head + size
+        if pos < end:
+            self._partial[fd] = bytearray(buf[pos:])
+        else:
+            self._partial.pop(fd, None)
+        return found
+
+
+# ``Connection.send_bytes`` framing: a big-endian int32 size, -1 then a uint64 size for huge messages
+_SIZE = struct.Struct("!i")
+_BIG_SIZE = struct.Struct("!Q")
+_READ_BYTES = 1 << 18
 
 
 class RunContext:

@@ -1,7 +1,8 @@
 """Benchmark-only lessons, registered into ``LESSONS`` at run time (never shipped in the app).
 
 Their workers are top-level functions of this module, so spawned children can
-import them; like every lesson module, it imports neither numpy nor Qt.
+import them; like every lesson module, it imports neither numpy nor Qt, nor the
+catalogue of the app's lessons (``register`` does, in the parent).
 Each lesson's workers wait on a start gun (``Event``) after they said hello,
 so what is measured starts after every process is up, not during spawn.
 """
@@ -12,7 +13,6 @@ import time
 from time import perf_counter_ns
 
 from app.core import events as ev
-from app.core.lessons import LESSONS
 from app.core.lessons.base import Lesson
 from app.core.params import ParamSpec, workers
 from tests.bench.bare import spin
@@ -171,5 +171,7 @@ class Start(Lesson):
 
 def register(*lessons: Lesson) -> None:
     """Make benchmark lessons known to the runner (and the window's lesson list)."""
+    from app.core.lessons import LESSONS  # here, not at the top: a spawned worker needs no catalogue
+
     for lesson in lessons:
         LESSONS[lesson.id] = lesson

@@ -200,3 +200,44 @@ def test_modules_a_worker_imports_do_not_import_numpy(modules):
     assert report["heavy"] == [], f"importing {modules} imported {report['heavy']}:\n" + "\n".join(
         f"--- first import of {root} ---\n{stack}" for root, stack in report["who"].items()
     )
+
+
+_SPAWNED_IMPORTS = """
+    import json
+
+    from app.core.lessons import LESSONS
+    from app.core.runner import Runner
+    from tests.core import worker_imports
+
+    LESSONS[worker_imports.LESSON.id] = worker_imports.LESSON
+    trace = Runner(worker_imports.LESSON.id, {}, "spawn").run(timeout=60)
+    print(json.dumps({"status": trace.meta.get("status"), "results": trace.results()}))
+"""
+
+
+def test_a_spawned_worker_imports_its_lesson_only():
+    """Not the catalogue, not the other lessons, not ``dataclasses`` (DESIGN §8: start ≤ 1.1× bare)."""
+    result = _python(_SPAWNED_IMPORTS, timeout=90)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["status"] == "done", result.stderr[-4000:]
+    (modules,) = [r["modules"] for r in report["results"] if "modules" in r]
+    lessons = {m for m in modules if m.startswith("app.core.lessons")}
+    assert lessons == {"app.core.lessons", "app.core.lessons.base", "app.core.lessons.basics"}, modules
+    assert not {"dataclasses", "inspect", "numpy", "psutil"} & set(modules), modules
+    assert "app.core.runner" not in modules and "app.core.trace" not in modules
+
+
+def test_the_catalogue_loads_on_first_use():
+    result = _python("""
+        import sys
+        import app.core.lessons as lessons
+        before = sorted(m for m in sys.modules if m.startswith("app.core.lessons."))
+        from app.core.lessons import LESSONS, get_lesson
+        assert get_lesson("basics") is LESSONS["basics"] is lessons.LESSONS["basics"]
+        from app.core.lessons.catalogue import LESSONS as same
+        assert same is LESSONS
+        print(before, len(LESSONS))
+    """, timeout=60)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.split() == ["[]", "10"]

@@ -1,28 +1,26 @@
-"""The lesson catalogue (DESIGN §1), in the tutorial's order."""
+"""The lessons: one module per lesson; the catalogue (``LESSONS``, ``get_lesson``) in ``catalogue``.
+
+``from app.core.lessons import LESSONS, get_lesson`` works as ever, but the
+catalogue, and with it every lesson module, is imported on first use only:
+a spawned worker that imports ``app.core.lessons.basics`` to unpickle its
+target imports this package too, and must not pay for the other nine
+lessons (~35 ms per child; DESIGN §8).
+"""
 
 from __future__ import annotations
 
-from app.core.lessons import (
-    basics,
-    counter,
-    deadlock,
-    isolation,
-    manager,
-    pool,
-    queue_relay,
-    shared_array,
-    speedup,
-    sync,
-)
-from app.core.lessons.base import Lesson
-from app.core.params import ParamError
-
-_MODULES = (basics, isolation, shared_array, manager, queue_relay, counter, pool, sync, deadlock, speedup)
-LESSONS: dict[str, Lesson] = {m.LESSON.id: m.LESSON for m in _MODULES}
+_LAZY = ("LESSONS", "get_lesson")
 
 
-def get_lesson(lesson_id: str) -> Lesson:
-    try:
-        return LESSONS[lesson_id]
-    except KeyError:
-        raise ParamError(f"lesson: unknown lesson {lesson_id!r}; allowed: {', '.join(LESSONS)}") from None
+def __getattr__(name: str):
+    if name in _LAZY:
+        from app.core.lessons import catalogue
+
+        value = getattr(catalogue, name)
+        globals()[name] = value  # the same objects from now on, without this hook
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
