@@ -85,6 +85,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._drawn_key: tuple | None = None
         self._legend_next = 0  # where the next live frame's legend updates begin
         self._legend_at = 0.0  # when they last changed (monotonic s)
+        self._legend_for: list | None = None  # the slots the legend was made for
         self._note: str | None = None
         item = self._setup_time_plot()
         view = item.getViewBox()
@@ -238,6 +239,9 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
 
     def _rebuild_legend(self, live: bool = False) -> None:
         """The legend's entries and texts (during a live run: a few changed texts now, the others later)."""
+        if live and self._legend_for is self._slots and monotonic() - self._legend_at < LEGEND_LIVE[1]:
+            return  # not yet the time for the next few texts: nothing to compute either
+        self._legend_for = self._slots
         entries = []
         for k, slot in enumerate(self._slots):
             name = str(slot.spec.get("name") or self.tr("value {n}").format(n=k))
