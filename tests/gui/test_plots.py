@@ -527,6 +527,23 @@ def test_resource_legend_grows_with_the_processes_without_being_rebuilt(qtbot):
     paint(plot)
 
 
+def test_resource_legend_of_many_new_processes_comes_a_few_entries_a_frame_during_a_run(qtbot):
+    plot = shown(qtbot, ResourcePlot())
+    trace = make_trace({i: [(0.1, ev.WORKING, 0)] for i in range(10)}, status="running")
+    plot.set_trace(trace)
+    trace.append(np.array([(ns(0.2), i, ev.SAMPLE, 500, 10_000_000) for i in range(10)], dtype=np.int64))
+    counts = []
+    for k in range(3):
+        trace.append(np.array([(ns(0.3 + 0.1 * k), 0, ev.SAMPLE, 500, 10_000_000)], dtype=np.int64))
+        plot.refresh()
+        counts.append(len(plot.legend_texts()))
+    assert counts == [2, 4, 6]  # a new entry costs a frame ~10 ms or more: a few at a time
+    trace.meta["status"] = "done"
+    trace.append(np.array([(ns(0.9), 0, ev.SAMPLE, 500, 10_000_000)], dtype=np.int64))
+    plot.refresh()
+    assert plot.legend_texts() == [f"Process-{k + 1}" for k in range(10)]  # the run is over: all of them
+
+
 # --- all three ---------------------------------------------------------------------------------
 def test_grab_gives_a_picture_of_every_plot(qtbot):
     trace = counter_trace()

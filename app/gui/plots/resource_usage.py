@@ -26,6 +26,7 @@ from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
 LEGEND_ROWS = 8  # legend entries per column before another column starts
+LEGEND_NEW_LIVE = 2  # during a run, legend entries added per refresh (64 processes come up at once)
 MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
 
 
@@ -183,10 +184,12 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         entries = [(index, self._names.get(index, str(index))) for index in sorted(self._curves)]
         if entries == self._legend_entries:
             return
-        self._legend_entries = entries
         shown = capped_entries([(self._curves[index], name) for index, name in entries],
                                lambda n: self.tr("… and {n} more (named in the lanes)").format(n=n))
-        sync_legend(self.legend, shown, max(1, math.ceil(len(shown) / LEGEND_ROWS)))
+        live = self._trace is not None and self._trace.meta.get("status") == "running" and self._cursor_ns is None
+        done = sync_legend(self.legend, shown, max(1, math.ceil(len(shown) / LEGEND_ROWS)),
+                           LEGEND_NEW_LIVE if live else None)
+        self._legend_entries = entries if done else None  # not all there yet: more at the next refresh
 
     # --- the metric box floats at the top right of the plot ------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
