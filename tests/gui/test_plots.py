@@ -221,6 +221,28 @@ def test_level_of_detail_bounds_what_is_drawn_for_a_million_segments(qtbot):
     assert stats["mode"] == "exact" and 0 < stats["rects"] < 2000
 
 
+def test_live_lanes_drawn_column_by_column_look_as_if_drawn_at_once(qtbot):
+    from tests.bench.synth import LiveFeed, make_run
+
+    trace = make_run(60_000, 0, lanes=8, slots=0, span_s=20.0)  # a live run: status "running"
+    plot = shown(qtbot, ActivityPlot())
+    plot.set_trace(trace)
+    plot.live_window_s = 5.0  # the last 5 s: the view scrolls by whole pixels
+    plot.follow_live(True)
+    feed = LiveFeed(trace, lanes=8, slots=0)
+    firsts = set()
+    for _ in range(12):
+        feed()
+        plot.refresh()
+        incremental = paint(plot)
+        firsts.add(plot.getPlotItem().getViewBox().viewRange()[0][0])
+    stats = plot.segments.last_stats
+    assert len(firsts) > 3 and stats["mode"] == "lod"
+    assert 0 < stats["columns_computed"] < stats["columns"]  # only the newest columns were computed
+    plot.segments._codes = None  # forget them: every column again
+    assert paint(plot) == incremental
+
+
 def test_follow_live_stops_on_a_manual_range_change_and_comes_back(qtbot):
     plot = shown(qtbot, ActivityPlot())
     trace = simple_trace(status=None)

@@ -35,6 +35,16 @@ class ColumnGrid:
         self.first = math.floor(x0 / self.width)
         self.count = max(1, math.ceil(x1 / self.width) - self.first)
 
+    @classmethod
+    def covering(cls, x0: float, x1: float, width: float) -> ColumnGrid:
+        """Columns ``width`` wide (rounded as in ``__init__``) covering [x0, x1]."""
+        grid = cls.__new__(cls)
+        width = max(width, 1e-12)
+        grid.width = round(width, 8 - math.floor(math.log10(width)))
+        grid.first = math.floor(x0 / grid.width)
+        grid.count = max(1, math.ceil(x1 / grid.width) - grid.first)
+        return grid
+
     def part(self, first: int) -> ColumnGrid:
         """The columns from ``first`` (absolute) to this grid's end."""
         grid = ColumnGrid.__new__(ColumnGrid)

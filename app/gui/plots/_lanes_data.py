@@ -32,6 +32,20 @@ def _ended(codes: np.ndarray) -> np.ndarray:
     return (codes == ev.DONE) | (codes == ev.CRASHED)
 
 
+def interval_block(t: np.ndarray, lane_of: np.ndarray, codes: np.ndarray, details: np.ndarray):
+    """States grouped by lane (time order within a lane) as intervals: a (4, n) block of start, end
+    (the lane's next state), state, detail, and which of them are intervals (not a lane's last state,
+    not done/crashed)."""
+    n = len(t)
+    ends = np.empty(n, dtype=np.int64)
+    ends[:-1] = t[1:]
+    ends[-1:] = 0
+    keep = np.zeros(n, dtype=bool)
+    keep[:-1] = lane_of[1:] == lane_of[:-1]
+    keep &= ~_ended(codes)
+    return np.stack([t, ends, codes, details]), keep
+
+
 class Grow:
     """Columns that grow by appending rows, with amortised doubling.
 
@@ -105,19 +119,26 @@ class Lane:
 
     def fold(self, t: np.ndarray, codes: np.ndarray, details: np.ndarray) -> None:
         """Fold this lane's new states (in time order, after every state folded so far)."""
-        head = self.close_open(int(t[0]))
+        block, keep = interval_block(t, np.zeros(len(t), dtype=np.int64), codes, details)
+        self.fold_block(block, keep, 0, len(t))
+
+    def fold_block(self, block: np.ndarray, keep: np.ndarray, a: int, b: int) -> None:
+        """Fold states ``a``…``b - 1`` of an ``interval_block`` (this lane's, in time order, after every
+        state folded so far): many lanes' new states are made into intervals at once, then handed out."""
+        head = self.close_open(int(block[0, a]))
         if head is not None:
             self.ivs.append(head)
-        if len(t) > 1:
-            keep = ~_ended(codes[:-1])
-            if keep.all():
-                self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]]))
-            elif keep.any():
-                self.ivs.extend_columns(np.stack([t[:-1], t[1:], codes[:-1], details[:-1]])[:, keep])
-        self.open = (int(t[-1]), int(codes[-1]), int(details[-1]))
+        if b - a > 1:
+            inner = keep[a : b - 1]
+            if inner.all():
+                self.ivs.extend_columns(block[:, a : b - 1])
+            elif inner.any():
+                self.ivs.extend_columns(block[:, a : b - 1][:, inner])
+        last = block[:, b - 1].tolist()
+        self.open = (last[0], last[2], last[3])
         self.open_synthetic = False
-        self.last_t = int(t[-1])
-        self.count += len(t)
+        self.last_t = last[0]
+        self.count += b - a
 
     def rebuild(self, states: np.ndarray) -> None:
         """Refold the lane from all its STATE records (t_ns, code, detail rows, any order)."""
@@ -178,6 +199,9 @@ class LaneStore:
         self._records_seen = 0
         self._texts_seen = 0
         self.latest_ns: int | None = None
+        # bumps whenever a lane's past may have changed (a refold, new process facts): what was drawn
+        # of the lanes before is then no longer sure (between bumps lanes only grow at their ends)
+        self.generation = getattr(self, "generation", 0) + 1
 
     def update(self, trace: Trace) -> bool:
         """Fold what was appended since the last call; True if anything changed."""
@@ -199,10 +223,13 @@ class LaneStore:
         if any(t[2] in _FACT_KINDS for t in new_texts) or (kinds == ev.EXIT).any():
             self.processes = trace.processes()
             self.processes_version += 1
+            self.generation += 1  # an exit time ends an open state earlier than "now"
             for index, info in self.processes.items():
                 if index >= 0 and self._lane(index).set_info(info):
                     refold.add(index)
         refold |= self._fold_states(new, kinds)
+        if refold:
+            self.generation += 1
         for index in refold:
             mine = records[(records[:, 1] == index) & (records[:, 2] == ev.STATE)]
             self.lanes[index].rebuild(mine[:, [0, 3, 4]])
@@ -226,13 +253,14 @@ class LaneStore:
         # a lane whose new records are not in time order is refolded from scratch
         backwards = np.flatnonzero((lane_of[1:] == lane_of[:-1]) & (t[1:] < t[:-1]))
         unordered = set(lane_of[backwards].tolist())
+        block, keep = interval_block(t, lane_of, codes, details)
+        firsts = t[first].tolist()
         for k, index in enumerate(lane_of[first].tolist()):
             lane = self._lane(index)
-            a, b = bounds[k], bounds[k + 1]
-            if index in unordered or (lane.last_t is not None and t[a] < lane.last_t):
+            if index in unordered or (lane.last_t is not None and firsts[k] < lane.last_t):
                 unordered.add(index)
                 continue
-            lane.fold(t[a:b], codes[a:b], details[a:b])
+            lane.fold_block(block, keep, bounds[k], bounds[k + 1])
         return unordered
 
     def _lane(self, index: int) -> Lane:

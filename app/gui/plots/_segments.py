@@ -31,6 +31,7 @@ from pyqtgraph.Qt.internals import PrimitiveArray
 
 from app.core import events as ev
 from app.gui.colors import state_color
+from app.gui.plots._columns import ColumnGrid
 
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
@@ -54,12 +55,32 @@ class SegmentsItem(pg.GraphicsObject):
         self._rects = [PrimitiveArray(QtCore.QRectF, 4) for _ in range(STATE_COUNT)]
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
+        self._generation = None  # see set_lanes
+        self._counts: dict[int, int] = {}  # intervals per row at the last set_lanes
+        self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
+        self._codes: tuple | None = None  # (key, grid, codes) of the last level-of-detail paint
         self.last_stats: dict = {}  # what the last paint drew: mode, visible, rects, by_code, columns
 
     # --- data ----------------------------------------------------------------------------
     def set_lanes(self, lanes: list[tuple[int, np.ndarray]], t0_ns: int, rows: int,
-                  clip_ns: int | None = None) -> None:
-        """``lanes``: (row, intervals) with intervals' rows start_ns, end_ns, state, detail (each contiguous)."""
+                  clip_ns: int | None = None, generation=None) -> None:
+        """``lanes``: (row, intervals) with intervals' rows start_ns, end_ns, state, detail (each contiguous).
+
+        ``generation``: while it stays the same, each lane only grew at its end since
+        the last call (its last interval may have changed, the ones before may not): the
+        level of detail then recomputes only the columns from there on. None: not known.
+        """
+        changed = -math.inf
+        if generation is not None and generation == self._generation and clip_ns is None and self._clip_ns is None:
+            changed = math.inf
+            counts = self._counts
+            for row, iv in lanes:
+                n = iv.shape[1]
+                if n:
+                    changed = min(changed, int(iv[0, max(min(counts.get(row, 0), n) - 1, 0)]))
+        self._changed_ns = min(self._changed_ns, changed)
+        self._counts = {row: iv.shape[1] for row, iv in lanes}
+        self._generation = generation
         self._lanes = lanes
         self._t0 = t0_ns
         self._clip_ns = clip_ns
@@ -152,27 +173,51 @@ class SegmentsItem(pg.GraphicsObject):
             by_code[value] = n
         self.last_stats.update(mode="exact", rects=len(x), by_code=by_code)
 
-    def _column_codes(self, slices, x0: float, x1: float, scale: float) -> tuple[np.ndarray, float]:
-        """Per lane and pixel column the state shown there (-1: none), and the column width."""
-        columns = max(1, min(MAX_COLUMNS, math.ceil((x1 - x0) * scale)))
-        pixel = (x1 - x0) / columns
-        edges = self._t0 + np.round((x0 + pixel * np.arange(columns + 1)) * 1e9).astype(np.int64)
-        if self._clip_ns is not None:
-            edges = np.minimum(edges, self._clip_ns)
-        left, right = edges[:-1], edges[1:]
-        codes = np.full((len(slices), columns), -1, dtype=np.int64)
-        for k, (_row, iv, first, stop) in enumerate(slices):
-            # the last segment that starts before the column's right edge ...
-            idx = np.searchsorted(iv[0, first:stop], right, side="right") - 1
-            ok = idx >= 0
-            idx = np.maximum(idx, 0) + first
-            # ... if it is still going on inside the column
-            ok &= iv[1, idx] > left
-            codes[k] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
-        return codes, pixel
+    def _column_codes(self, slices, x0: float, x1: float, scale: float) -> tuple[np.ndarray, ColumnGrid]:
+        """Per lane and pixel column the state shown there (-1: none), and the columns.
+
+        The columns are anchored to multiples of their width (``_columns.ColumnGrid``),
+        so while a live run scrolls the codes of the columns before the earliest change
+        (``set_lanes``) are kept from the last paint; only the newest ones are computed.
+        """
+        grid = ColumnGrid.covering(x0, x1, 1.0 / scale)
+        if grid.count > MAX_COLUMNS:
+            grid = ColumnGrid(x0, x1, MAX_COLUMNS)
+        rows = tuple(row for row, *_rest in slices)
+        key = (grid.width, rows, self._generation, self._clip_ns, self._t0)
+        codes = np.full((len(slices), grid.count), -1, dtype=np.int64)
+        keep = 0
+        if self._codes is not None and self._codes[0] == key and self._codes[1].first <= grid.first:
+            old_grid, old = self._codes[1], self._codes[2]
+            changed = (self._changed_ns - self._t0) / 1e9
+            redo = grid.column_of(changed) if math.isfinite(changed) else (
+                grid.first + grid.count if changed > 0 else grid.first)
+            keep = max(0, min(redo, old_grid.first + old_grid.count, grid.first + grid.count) - grid.first)
+            if keep:
+                offset = grid.first - old_grid.first
+                codes[:, :keep] = old[:, offset:offset + keep]
+        if keep < grid.count:
+            lefts = grid.lefts()[keep:]
+            edges = self._t0 + np.round(np.append(lefts, lefts[-1] + grid.width) * 1e9).astype(np.int64)
+            if self._clip_ns is not None:
+                edges = np.minimum(edges, self._clip_ns)
+            left, right = edges[:-1], edges[1:]
+            for k, (_row, iv, first, stop) in enumerate(slices):
+                # the last segment that starts before the column's right edge ...
+                idx = np.searchsorted(iv[0, first:stop], right, side="right") - 1
+                ok = idx >= 0
+                idx = np.maximum(idx, 0) + first
+                # ... if it is still going on inside the column
+                ok &= iv[1, idx] > left
+                codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
+        self._codes = (key, grid, codes)
+        self._changed_ns = math.inf
+        self.last_stats["columns_computed"] = grid.count - keep
+        return codes, grid
 
     def _paint_columns(self, p, slices, x0: float, x1: float, scale: float) -> None:
-        codes, pixel = self._column_codes(slices, x0, x1, scale)
+        codes, grid = self._column_codes(slices, x0, x1, scale)
+        x0, pixel = grid.first * grid.width, grid.width  # the columns' own left edge (a column's multiple)
         rows, columns = codes.shape
         drawn = codes >= 0
         counts = np.bincount(codes[drawn], minlength=STATE_COUNT)

@@ -204,7 +204,7 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         self._lane_data = {index: self._store.lanes[index].intervals(end_ns)
                            for index in self._order if index in self._store.lanes}
         self.segments.set_lanes([(rows[i], iv) for i, iv in self._lane_data.items()], trace.t0_ns,
-                                len(self._order), self._cursor_ns)
+                                len(self._order), self._cursor_ns, (id(trace), self._store.generation))
         self._update_markers(trace)
         texts_now = len(trace.texts)
         if texts_now != self._texts_seen:  # only the new texts: prints can be many
