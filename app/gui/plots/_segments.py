@@ -56,7 +56,7 @@ class SegmentsItem(pg.GraphicsObject):
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
         self._generation = None  # see set_lanes
-        self._counts: dict[int, int] = {}  # intervals per row at the last set_lanes
+        self._ends: dict[int, tuple[int, int]] = {}  # per row at the last set_lanes: intervals, last end_ns
         self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
         self._codes: tuple | None = None  # (key, grid, codes) of the last level-of-detail paint
         self.last_stats: dict = {}  # what the last paint drew: mode, visible, rects, by_code, columns
@@ -72,14 +72,18 @@ class SegmentsItem(pg.GraphicsObject):
         """
         changed = -math.inf
         if generation is not None and generation == self._generation and clip_ns is None and self._clip_ns is None:
+            # what was drawn holds up to where each lane's last interval ended then, and up to where
+            # that interval ends now (a state that arrived late closed it before the old end)
             changed = math.inf
-            counts = self._counts
             for row, iv in lanes:
                 n = iv.shape[1]
-                if n:
-                    changed = min(changed, int(iv[0, max(min(counts.get(row, 0), n) - 1, 0)]))
+                last = self._ends.get(row)
+                if not n or last is None:
+                    changed = -math.inf if n else changed
+                    continue
+                changed = min(changed, last[1], int(iv[1, min(last[0], n) - 1]))
         self._changed_ns = min(self._changed_ns, changed)
-        self._counts = {row: iv.shape[1] for row, iv in lanes}
+        self._ends = {row: (iv.shape[1], int(iv[1, -1])) for row, iv in lanes if iv.shape[1]}
         self._generation = generation
         self._lanes = lanes
         self._t0 = t0_ns
