@@ -116,3 +116,33 @@ def test_rasterise_paints_runs_thickened_in_z_order():
     flat = np.full((1, 12), 4.0)
     dashes = rasterise(flat, flat, [(1.0, True)], 0, 10)[4]
     assert dashes.tolist() == [1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]  # Qt's dash: 4 on, 2 off
+
+
+def reference_codes(slices, left, right):
+    """The per-lane search of ``SegmentsItem._column_codes``, written out."""
+    codes = np.full((len(slices), len(left)), -1, dtype=np.int64)
+    for k, (_row, iv, first, stop) in enumerate(slices):
+        for c, (a, b) in enumerate(zip(left, right, strict=True)):
+            starts = [j for j in range(first, stop) if iv[0, j] <= b]
+            if starts and iv[1, starts[-1]] > a:
+                codes[k, c] = iv[2, starts[-1]]
+    return codes
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_live_edge_codes_of_all_lanes_at_once_are_the_per_lane_ones(seed):
+    from app.gui.plots._segments import _tail_codes
+
+    rng = np.random.default_rng(seed)
+    slices = []
+    for row in range(7):
+        n = int(rng.integers(0, 30))
+        starts = np.cumsum(rng.integers(1, 40, n))
+        ends = starts + rng.integers(1, 40, n)  # some intervals touch the next, some leave a gap
+        ends = np.minimum(ends, np.append(starts[1:], ends[-1:] if n else []))
+        iv = np.stack([starts, ends, rng.integers(0, 8, n), np.zeros(n, np.int64)]).astype(np.int64)
+        first = int(rng.integers(0, max(n // 3, 1)))
+        slices.append((row, iv, first, n))
+    edges = np.sort(rng.choice(np.arange(0, 900), 9, replace=False)).astype(np.int64)
+    left, right = edges[:-1], edges[1:]
+    np.testing.assert_array_equal(_tail_codes(slices, left, right), reference_codes(slices, left, right))

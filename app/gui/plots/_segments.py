@@ -36,10 +36,41 @@ from app.gui.plots._columns import ColumnGrid
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
 MAX_COLUMNS = 16_384  # widest level-of-detail image (pixels)
+TAIL_COLUMNS = 32  # up to this many new columns (a live frame's few) are computed for all lanes at once
 
 _log = logging.getLogger(__name__)
 STATE_COUNT = len(ev.STATE_NAMES)
 _ARGB = np.array([0xFF000000 | int(state_color(code)[1:], 16) for code in range(STATE_COUNT)], dtype=np.uint32)
+
+
+def _tail_codes(slices, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``_column_codes`` for a few columns [left, right) (ns) — the live edge — of every lane at once.
+
+    Per lane only the intervals that reach into those columns matter (one or a
+    few); gathered from all lanes, one comparison with every column picks, per
+    lane and column, the last interval that starts before the column's right edge
+    and is still going on inside it — what the per-lane search gives, without its
+    per-lane cost.
+    """
+    codes = np.full((len(slices), len(left)), -1, dtype=np.int64)
+    parts, owner = [], []
+    first_left, last_right = int(left[0]), int(right[-1])
+    for k, (_row, iv, first, stop) in enumerate(slices):
+        a = first + int(np.searchsorted(iv[1, first:stop], first_left, side="right"))  # ends after the columns begin
+        b = first + int(np.searchsorted(iv[0, first:stop], last_right, side="right"))  # starts before they end
+        if b > a:
+            parts.append(iv[:, a:b])
+            owner.append(np.full(b - a, k))
+    if not parts:
+        return codes
+    cand = np.concatenate(parts, axis=1)
+    lane = np.concatenate(owner)
+    valid = (cand[0][:, None] <= right[None, :]) & (cand[1][:, None] > left[None, :])
+    index = np.where(valid, np.arange(len(lane))[:, None], -1)
+    groups = np.flatnonzero(np.concatenate([[True], lane[1:] != lane[:-1]]))
+    best = np.maximum.reduceat(index, groups, axis=0)  # per lane: the last valid interval (-1: none)
+    codes[lane[groups]] = np.where(best >= 0, np.clip(cand[2][np.maximum(best, 0)], 0, STATE_COUNT - 1), -1)
+    return codes
 
 
 class SegmentsItem(pg.GraphicsObject):
@@ -206,14 +237,17 @@ class SegmentsItem(pg.GraphicsObject):
             if self._clip_ns is not None:
                 edges = np.minimum(edges, self._clip_ns)
             left, right = edges[:-1], edges[1:]
-            for k, (_row, iv, first, stop) in enumerate(slices):
-                # the last segment that starts before the column's right edge ...
-                idx = np.searchsorted(iv[0, first:stop], right, side="right") - 1
-                ok = idx >= 0
-                idx = np.maximum(idx, 0) + first
-                # ... if it is still going on inside the column
-                ok &= iv[1, idx] > left
-                codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
+            if len(left) <= TAIL_COLUMNS:
+                codes[:, keep:] = _tail_codes(slices, left, right)
+            else:
+                for k, (_row, iv, first, stop) in enumerate(slices):
+                    # the last segment that starts before the column's right edge ...
+                    idx = np.searchsorted(iv[0, first:stop], right, side="right") - 1
+                    ok = idx >= 0
+                    idx = np.maximum(idx, 0) + first
+                    # ... if it is still going on inside the column
+                    ok &= iv[1, idx] > left
+                    codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
         self._codes = (key, grid, codes)
         self._changed_ns = math.inf
         self.last_stats["columns_computed"] = grid.count - keep
