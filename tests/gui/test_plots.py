@@ -545,7 +545,7 @@ def test_resource_legend_grows_with_the_processes_without_being_rebuilt(qtbot):
         assert plot.legend_texts() == names
         first_label = first_label or plot.legend.items[0][1]
         assert plot.legend.items[0][1] is first_label  # the entries it had are kept, not made again
-    assert plot.legend.columnCount == 2  # 8 rows a column
+    assert plot.legend.columnCount == 4  # 4 rows a column
     paint(plot)
 
 

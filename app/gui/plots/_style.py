@@ -148,6 +148,8 @@ def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1, m
     stop = len(entries) if max_new is None else min(len(entries), len(legend.items) + max_new)
     for item, text in entries[kept:stop]:
         legend.addItem(item, text)
+    if stop > kept:
+        legend.layout.activate()  # place the new entries now: Qt would lay them out after this frame's paint
     legend.setVisible(bool(entries))
     return stop == len(entries)
 

@@ -25,7 +25,7 @@ from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_ent
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
-LEGEND_ROWS = 8  # legend entries per column before another column starts
+LEGEND_ROWS = 4  # legend entries per column before another column starts (the plot is short)
 LEGEND_NEW_LIVE = 2  # during a run, legend entries added per refresh (64 processes come up at once)
 MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
 
