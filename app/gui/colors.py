@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from app.core.events import STATE_COLORS, STATE_NAMES
 
 # Distinct, readable on white and dark backgrounds; repeats after 12 processes.
@@ -19,3 +21,12 @@ def process_color(index: int) -> str:
     if index < 0:
         return "#444444"  # the parent
     return PROCESS_PALETTE[index % len(PROCESS_PALETTE)]
+
+
+@functools.cache
+def process_brush(index: int):
+    """The brush of a process's dots (a plain function: a bound method held by the dots would tie a
+    plot to its own graphics items in a reference cycle, and collecting that cycle crashes PySide6)."""
+    from PySide6.QtGui import QBrush, QColor  # here: the module's colours are read without Qt too
+
+    return QBrush(QColor(process_color(index)))

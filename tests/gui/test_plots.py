@@ -522,6 +522,8 @@ def test_resource_plot_has_one_curve_per_sampled_process(qtbot):
     _x, cpu = curves[1].getData()
     assert cpu[0] == pytest.approx(20.01)
     assert plot.legend_texts() == ["Process-1", "Process-2"]
+    paint(plot)
+    assert plot._lines.last_stats["dots"] == 16  # few samples: each gets a dot (drawn with the curves)
     assert plot.getPlotItem().getAxis("left").labelText == "CPU %"
     plot.metric_box.setCurrentIndex(1)
     assert plot.current_metric() == "memory"

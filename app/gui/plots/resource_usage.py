@@ -18,14 +18,15 @@ from pyqtgraph.Qt import QtWidgets
 
 from app.core import events as ev
 from app.core.trace import Trace
-from app.gui.colors import process_color
-from app.gui.plots._curves import CurveData, CurvesItem
+from app.gui.colors import process_brush, process_color
+from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._series import Samples, curve_points, decimate
 from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend, sync_legend
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
 LEGEND_ROWS = 4  # legend entries per column before another column starts (the plot is short)
+_NONE, _NONE_INT = np.empty(0), np.empty(0, dtype=np.int64)
 LEGEND_NEW_LIVE = 2  # during a run, legend entries added per refresh (64 processes come up at once)
 MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
 
@@ -38,8 +39,6 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.setObjectName("resourcePlot")
         self._samples = Samples()
         self._curves: dict[int, CurveData] = {}
-        self._brushes: dict[int, object] = {}
-        self._dots_key: tuple | None = None
         self._names: dict[int, str] = {}
         self._texts_seen = -1
         self._legend_entries: list[tuple[int, str]] | None = None
@@ -52,8 +51,7 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         item.addItem(self._lines)
         self.legend = make_legend(offset=(10, 10))
         self.legend.setParentItem(view)
-        self._dots = pg.ScatterPlotItem(size=5, pen=None)  # the samples, while few are visible
-        item.addItem(self._dots)
+        self._markers = DotsData()  # the samples, while few are visible (drawn by the curves' item)
         self.metric_box = QtWidgets.QComboBox(self)
         self.metric_box.setObjectName("resourceMetric")
         self.metric_box.addItems(["", ""])
@@ -107,9 +105,8 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         item = self.getPlotItem()
         if trace is None or trace is not self._samples.trace:
             self._curves = {}
-            self._lines.set_items([], [])
-            self._dots.setData([], [])
-            self._dots_key = None
+            self._lines.set_items([], [self._markers])
+            self._markers.set_points(_NONE, _NONE, _NONE_INT, None)
             self._names = {}
             self._texts_seen = -1
             self._samples.reset(trace)
@@ -130,9 +127,8 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         for index in new:
             color = process_color(index)
             self._curves[index] = CurveData(pg.mkPen(color, width=1.5))
-            self._brushes[index] = pg.mkBrush(color)
         if new:
-            self._lines.set_items([self._curves[i] for i in sorted(self._curves)], [])
+            self._lines.set_items([self._curves[i] for i in sorted(self._curves)], [self._markers])
         self._fit_time(trace, self._samples.latest_ns)
         self._draw_curves()
         self._update_legend()
@@ -162,13 +158,10 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             xs, ys, who = np.concatenate(dots_x), np.concatenate(dots_y), np.concatenate(dots_who)
         else:
             xs, ys, who = np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+        self._markers.set_points(xs, ys, who, process_brush)
         self._lines.changed()
         shown = np.concatenate(dots_y) if dots_y else np.empty(0)
         self._fit.fit(float(shown.min()) if len(shown) else None, float(shown.max()) if len(shown) else None)
-        key = (xs.tobytes(), ys.tobytes(), who.tobytes())
-        if key != self._dots_key:
-            self._dots_key = key
-            self._dots.setData(x=xs, y=ys, brush=[self._brushes[i] for i in who.tolist()])
 
     def _on_x_range(self, *_args) -> None:
         trace = self._trace

@@ -26,7 +26,6 @@ resizes the legend, which costs the plot a second paint in that frame.
 
 from __future__ import annotations
 
-import functools
 from time import monotonic
 
 import numpy as np
@@ -34,7 +33,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from app.core.trace import Trace
-from app.gui.colors import process_color
+from app.gui.colors import process_brush, process_color
 from app.gui.plots._columns import ColumnGrid, StepColumnCache, column_bounds
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._series import ValueWrites, curve_points, visible_steps
@@ -280,13 +279,6 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
-
-
-@functools.cache
-def process_brush(index: int):
-    """The brush of a process's dots (a plain function: a bound method held by the dots would tie the
-    plot to its own graphics items in a reference cycle, and collecting that cycle crashes PySide6)."""
-    return pg.mkBrush(process_color(index))
 
 
 def _show(curve: CurveData, x: np.ndarray, y: np.ndarray) -> np.ndarray:
