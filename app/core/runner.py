@@ -103,6 +103,7 @@ class Runner:
         self._exit_seen_ns: dict[int, int] = {}  # pid -> when the parent saw it gone
         self._pid_by_index: dict[int, int] = {}
         self._writers_to_close: list = []
+        self._pending: list = []  # texts held back while the lesson starts processes (see _hold_text)
         self._readers: set = set()  # the receiver's pipes: those still open
         self._new_readers: list = []  # added since the receiver last looked
         self._wake_pending = False  # a wake-up for them is on its way to the receiver
@@ -116,6 +117,9 @@ class Runner:
     def emit(self, records: np.ndarray | None = None, texts=()) -> None:
         found = None
         with self._emit_lock:
+            if self._pending:  # texts the parent held back while it started processes: they come first
+                pending, self._pending = self._pending, []
+                texts = [*pending, *texts]
             for _t, index, kind, payload in texts:
                 if kind in (ev.HELLO, ev.META) and isinstance(payload, dict) and payload.get("pid"):
                     self._pid_by_index[index] = payload["pid"]
@@ -137,6 +141,17 @@ class Runner:
 
     def emit_text(self, index: int, kind: int, payload) -> None:
         self.emit(None, [(perf_counter_ns(), index, kind, payload)])
+
+    def _hold_text(self, index: int, kind: int, payload) -> None:
+        """A text to emit with the next emit (or ``flush``): a lesson starting N processes in a row
+        then pays one emit, not 2N between its forks (DESIGN §8: start ≤ 1.1× bare multiprocessing)."""
+        with self._emit_lock:
+            self._pending.append((perf_counter_ns(), index, kind, payload))
+
+    def flush(self) -> None:
+        """Emit the texts held back (the lesson waits for something: nothing is being started now)."""
+        if self._pending:
+            self.emit()
 
     def _decode(self, data: bytes, records: list, texts: list) -> None:
         tag = int.from_bytes(data[: ev.TAG_SIZE], "little" if _LITTLE else "big", signed=True)
@@ -176,7 +191,7 @@ class Runner:
                     conn.recv_bytes()
                     continue
                 self._read_all(conn, records, texts, waiter)
-            if records or texts:
+            if records or texts or self._pending:  # held-back texts wait at most one POLL_S
                 batch = None if not records else records[0] if len(records) == 1 else np.concatenate(records)
                 self.emit(batch, texts)
 
@@ -212,11 +227,11 @@ class Runner:
         requested = perf_counter_ns()
         with self._lock:
             self._workers.append((index, process))
-        self.emit_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested})
+        self._hold_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested})
         process.lane = index
         process.start()
         writer.close()  # the child has its own copy; EOF then means the child is gone
-        self.emit_text(index, ev.META, {"pid": process.pid})
+        self._hold_text(index, ev.META, {"pid": process.pid})
         return process
 
     def make_pool(self, processes: int, maxtasksperchild: int | None = None):
@@ -507,6 +522,8 @@ class RunContext:
         self.tempo = runner.values["tempo"]
 
     def check(self) -> None:
+        """Called by every wait of the lesson: stop if asked; show the processes just started."""
+        self._runner.flush()
         self._runner.check()
 
     def start(self, target, args=(), name: str | None = None, method: str | None = None):
