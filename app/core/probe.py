@@ -262,6 +262,33 @@ def worker_entry(target, conn, index: int, tempo: float, args: tuple) -> None:
         raise SystemExit(1) from None
     sys.stdout.flush()
     probe.finish(ev.DONE)
+    _end_now()
+
+
+def _end_now() -> None:
+    """End a worker that finished: what multiprocessing does at a process's end, then ``os._exit(0)``.
+
+    multiprocessing runs its finalizers (they flush a Queue's feeder thread, so
+    nothing put is lost), joins the non-daemon threads and flushes stdio; then a
+    spawned child also tears its interpreter down (``sys.exit``), ~20 ms of CPU.
+    64 workers ending together spent that all at once and took the CPU from the
+    window for a few hundred ms (``tests/bench``: ``latency_window``). A forked
+    child ends with ``os._exit`` anyway.
+    """
+    from multiprocessing import util
+
+    util._exit_function()  # the finalizers (private, but what every multiprocessing child runs at its end)
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 # --- pool workers and the manager's server: set up by an initializer ------------
