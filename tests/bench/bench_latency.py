@@ -6,7 +6,8 @@ lesson, and a ``QTimer`` at the window's ``FRAME_MS`` in the GUI thread polls
 ``trace.records`` as the window's display timer does; latency is the moment
 a record is first seen there minus its ``t_ns`` (``perf_counter_ns`` is
 system-wide monotonic). ``latency_window_*``: the same, in the real window
-started from its Run button, every view refreshing and painting offscreen — a
+started from its Run button, its views refreshing and painting offscreen as they
+do for a user (lanes and values at every tick, the CPU/memory plot in turn) — a
 probe slot runs first in each display tick. The baseline: bare processes at
 the same rate sending each event through a Pipe at once, timed on arrival —
 the transport alone.
@@ -159,6 +160,6 @@ def run(quick: bool) -> list[dict]:
                note=f"{what}; seen by a QTimer polling the trace; baseline: bare Pipe, on arrival"),
         figure("latency_p99", p99, "ms", TARGET_P99_MS, bare99, quick=quick),
         figure("latency_window_p50", win50, "ms", None, bare50, quick=quick,
-               note=f"{what}; seen by the real window's display tick, every view drawing"),
+               note=f"{what}; seen by the real window's display tick, its views drawing"),
         figure("latency_window_p99", win99, "ms", TARGET_P99_MS, bare99, quick=quick),
     ]
