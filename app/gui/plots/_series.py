@@ -75,6 +75,7 @@ class SeriesStore:
         self.trace = trace
         self.series: dict[int, Series] = {}
         self._seen = 0
+        self._kept = 0
         self.latest_ns: int | None = None
         self.changed_from_ns: int | None = None  # the earliest time any series changed at since ``take_changed``
 
@@ -87,6 +88,11 @@ class SeriesStore:
     def folded(self) -> int:
         """How many of the trace's records have been folded (grows with every update that saw news)."""
         return self._seen
+
+    @property
+    def kept(self) -> int:
+        """How many records of this family the series hold (grows only when one of them grew)."""
+        return self._kept
 
     def update(self, trace: Trace) -> bool:
         """Fold the records appended since the last call; True if any series grew."""
@@ -104,6 +110,7 @@ class SeriesStore:
             return False
         order = np.argsort(mine[:, self.key_column], kind="stable")
         mine = mine[order]
+        self._kept += len(mine)
         earliest = int(mine[:, 0].min())
         self.changed_from_ns = earliest if self.changed_from_ns is None else min(self.changed_from_ns, earliest)
         keys = mine[:, self.key_column]

@@ -169,13 +169,15 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         return x, series.column(0)[:n], series.column(1)[:n]
 
     def _draw_curves(self) -> None:
-        if self._trace is None:
-            return
+        if self._trace is None or not self._slots:
+            return  # no value to draw (and nothing to repaint at every frame of a run)
         view = self.getPlotItem().getViewBox()
         (x0, x1), _y = view.viewRange()
-        key = (x0, x1, self._end_s, self._cursor_ns, self._writes.folded, view.width())
+        # what the curves show: a new write, or "now" (where the last values end) a pixel further on
+        end_px = round(self._end_s * view.width() / max(x1 - x0, 1e-12))
+        key = (x0, x1, end_px, self._cursor_ns, self._writes.kept, view.width(), len(self._slots))
         if key == self._drawn_key:
-            return  # nothing this plot shows has changed
+            return  # nothing this plot shows has changed (the lanes' states moved on: not our business)
         self._drawn_key = key
         series = [self._series(k) for k in range(len(self._slots))]
         spans = [(int(np.searchsorted(x, x0, side="left")), int(np.searchsorted(x, x1, side="right")))
