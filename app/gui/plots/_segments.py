@@ -37,6 +37,7 @@ LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
 MAX_COLUMNS = 16_384  # widest level-of-detail image (pixels)
 TAIL_COLUMNS = 32  # up to this many new columns (a live frame's few) are computed for all lanes at once
+TAIL_INTERVALS = 6  # of each lane, this many last intervals are looked at first for those columns
 
 _log = logging.getLogger(__name__)
 STATE_COUNT = len(ev.STATE_NAMES)
@@ -54,10 +55,14 @@ def _tail_codes(slices, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """
     codes = np.full((len(slices), len(left)), -1, dtype=np.int64)
     parts, owner = [], []
-    first_left, last_right = int(left[0]), int(right[-1])
+    first_left = int(left[0])
     for k, (_row, iv, first, stop) in enumerate(slices):
-        a = first + int(np.searchsorted(iv[1, first:stop], first_left, side="right"))  # ends after the columns begin
-        b = first + int(np.searchsorted(iv[0, first:stop], last_right, side="right"))  # starts before they end
+        # usually the lane's last few intervals are all that reach the live edge: take them without a
+        # search (an interval too many is harmless: the comparison below leaves it out)
+        a = max(first, stop - TAIL_INTERVALS)
+        if a > first and iv[1, a - 1] > first_left:  # more reach into the columns: search for the first
+            a = first + int(np.searchsorted(iv[1, first:stop], first_left, side="right"))
+        b = stop
         if b > a:
             parts.append(iv[:, a:b])
             owner.append(np.full(b - a, k))
