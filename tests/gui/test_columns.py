@@ -34,9 +34,10 @@ def random_curve(rng, n, t_end):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_step_columns_hold_exactly_the_values_the_curve_holds(seed):
+@pytest.mark.parametrize("view", [(0.3, 9.7), (-1.3, 9.7)])  # the curves' start left of the view, or in it
+def test_step_columns_hold_exactly_the_values_the_curve_holds(seed, view):
     rng = np.random.default_rng(seed)
-    grid = ColumnGrid(0.3, 9.7, 37)
+    grid = ColumnGrid(*view, 37)
     curves = []
     for k in range(4):
         x, y = random_curve(rng, int(rng.integers(0, 60)), 12.0)

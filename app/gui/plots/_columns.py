@@ -82,17 +82,23 @@ def step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.
     end = np.full(n, -np.inf)
     xs, ys, keys = [], [], []
     for k, (x, y, x_start, y_start, x_end) in enumerate(curves):
-        if x_start is not None and y_start is not None and (not len(x) or x_start <= x[0]):
-            x = np.concatenate([[x_start], x])
-            y = np.concatenate([[y_start], np.asarray(y, dtype=np.float64)])
-        if not len(x):
+        # the start (x_start, y_start) is a write before the first one; it is not prepended to x (a copy
+        # of the whole series at every frame), only looked at where it matters
+        started = x_start is not None and y_start is not None and (not len(x) or x_start <= x[0])
+        if not len(x) and not started:
             continue
-        begin[k] = x[0]
-        end[k] = max(x_end, float(x[-1]))
+        begin[k] = x_start if started else x[0]
+        end[k] = max(x_end, float(x[-1])) if len(x) else max(x_end, x_start)
         first = int(np.searchsorted(x, a, side="right"))  # x[first - 1] is held at the first column's left edge
         stop = int(np.searchsorted(x, b, side="left"))
         if first:
             carried[k, 0] = y[first - 1]
+        elif started and x_start <= a:
+            carried[k, 0] = y_start
+        elif started and x_start < b:  # the start lies inside the columns: one more "write"
+            xs.append(np.array([x_start]))
+            ys.append(np.array([float(y_start)]))
+            keys.append(np.array([k * count], dtype=np.int64))
         if stop > first:
             xs.append(x[first:stop])
             ys.append(y[first:stop])
