@@ -187,7 +187,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         points = curve_points(view.width())
         grid = ColumnGrid(x0, x1, view.width()) if visible > COLUMNS_FROM else None
         lows, highs = [], []
-        columns = []  # (curve, x, y, x_start, y_start) of the curves drawn as pixel columns
+        columns = []  # (curve, (x, y, x_start, y_start, x_end)) of the curves drawn as pixel columns
         for slot, (x, v, _writers) in zip(self._slots, series, strict=True):
             initial = slot.spec.get("initial")
             start = 0.0 if initial is not None else None
