@@ -180,8 +180,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             return  # nothing this plot shows has changed (the lanes' states moved on: not our business)
         self._drawn_key = key
         series = [self._series(k) for k in range(len(self._slots))]
-        spans = [(int(np.searchsorted(x, x0, side="left")), int(np.searchsorted(x, x1, side="right")))
-                 for x, _v, _w in series]
+        spans = [_span(x, x0, x1) for x, _v, _w in series]
         visible = sum(stop - first for first, stop in spans)
         dotted = visible <= MAX_DOTS
         points = curve_points(view.width())
@@ -225,7 +224,7 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         for slot, (x, v, writers), (first, stop) in zip(self._slots, series, spans, strict=True):
             if not (dotted and stop > first):
                 first = stop = 0
-            key = (first, stop, len(x))
+            key = (first, stop, len(x) if stop else 0)  # no dots: nothing to hand over at every new write
             if key != slot.dots_key:
                 slot.dots_key = key
                 slot.dots.set_points(x[first:stop], v[first:stop], writers[first:stop].astype(np.int64), process_brush)
@@ -281,6 +280,16 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
+
+
+def _span(x: np.ndarray, x0: float, x1: float) -> tuple[int, int]:
+    """The writes inside [x0, x1]; a live view usually holds all of a slot's (no search then)."""
+    n = len(x)
+    if not n:
+        return 0, 0
+    first = 0 if x[0] >= x0 else int(np.searchsorted(x, x0, side="left"))
+    stop = n if x[-1] <= x1 else int(np.searchsorted(x, x1, side="right"))
+    return first, stop
 
 
 def _show(curve: CurveData, x: np.ndarray, y: np.ndarray) -> np.ndarray:
