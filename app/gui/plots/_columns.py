@@ -130,6 +130,19 @@ def step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.
     return low, high
 
 
+def keep_columns(new: np.ndarray, grid: ColumnGrid, old: np.ndarray | None, old_first: int, redo: float) -> int:
+    """Copy into ``new`` (columns on its last axis, ``grid``'s) the columns of ``old`` (the previous frame's,
+    starting at absolute column ``old_first``) that lie before absolute column ``redo``: they are still
+    right. Returns how many were copied; the caller computes the others."""
+    if old is None or old_first > grid.first:
+        return 0
+    keep = int(max(0, min(redo, old_first + old.shape[-1], grid.first + grid.count) - grid.first))
+    if keep:
+        offset = grid.first - old_first
+        new[..., :keep] = old[..., offset:offset + keep]
+    return keep
+
+
 class StepColumnCache:
     """``step_columns`` for a view that scrolls with a live run: columns nothing new can reach are kept.
 
@@ -155,22 +168,15 @@ class StepColumnCache:
                 end: float) -> tuple[np.ndarray, np.ndarray]:
         """``step_columns(curves, grid)``; ``key`` names the curves (a new key computes everything)."""
         key = (key, grid.width, len(curves))
-        stop = grid.first + grid.count
-        redo = grid.first
-        if key == self._key and grid.first >= self._first:
-            redo = min(grid.column_of(self._end), stop)
+        redo = -math.inf
+        if key == self._key:
+            redo = grid.column_of(self._end)
             if changed_from is not None:
                 redo = min(redo, grid.column_of(changed_from))
-            redo = max(redo, grid.first)
         low = np.full((len(curves), grid.count), np.nan)
         high = np.full((len(curves), grid.count), np.nan)
-        kept = min(redo, self._first + self._low.shape[1]) - grid.first
-        if kept > 0:
-            offset = grid.first - self._first
-            low[:, :kept] = self._low[:, offset:offset + kept]
-            high[:, :kept] = self._high[:, offset:offset + kept]
-        else:
-            kept = 0
+        kept = keep_columns(low, grid, self._low, self._first, redo)
+        keep_columns(high, grid, self._high, self._first, redo)
         last = min(grid.count, grid.column_of(end) - grid.first + 1)  # past the end nothing is held
         if kept < last:
             part = grid.part(grid.first + kept)

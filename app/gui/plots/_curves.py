@@ -25,7 +25,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt.internals import PrimitiveArray
 
-from app.gui.plots._columns import ColumnGrid, column_points, rasterise
+from app.gui.plots._columns import ColumnGrid, column_points, keep_columns, rasterise
 
 _log = logging.getLogger(__name__)
 _EMPTY = np.empty(0)
@@ -259,15 +259,11 @@ class CurvesItem(pg.GraphicsObject):
             colors = [0] + [0xFF000000 | (c.opts["pen"].color().rgb() & 0xFFFFFF) for c in members]
             # what the image's rows and colours depend on: the same → the kept columns are still right
             signature = (height, sy, dy - top, tuple(map(id, members)), tuple(pens), tuple(colors))
+            pixels = np.empty((height, grid.count), dtype=np.uint32)
             keep = 0
             cached = self._rasters.get(grid.width)
-            if cached is not None and cached[0] == signature and cached[1] <= grid.first:
-                old_first, old = cached[1], cached[2]
-                keep = max(0, min(self._redo, old_first + old.shape[1], grid.first + grid.count) - grid.first)
-            pixels = np.empty((height, grid.count), dtype=np.uint32)
-            if keep:
-                offset = grid.first - old_first
-                pixels[:, :keep] = old[:, offset:offset + keep]
+            if cached is not None and cached[0] == signature:
+                keep = keep_columns(pixels, grid, cached[2], cached[1], self._redo)
             if keep < grid.count:
                 start = max(keep - 1, 0)  # one kept column more: a thick pen joins each column to its left one
                 low = np.vstack([c.columns[1][start:] for c in members]) * sy + (dy - top)

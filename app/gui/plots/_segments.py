@@ -31,7 +31,7 @@ from pyqtgraph.Qt.internals import PrimitiveArray
 
 from app.core import events as ev
 from app.gui.colors import state_color
-from app.gui.plots._columns import ColumnGrid
+from app.gui.plots._columns import ColumnGrid, keep_columns
 
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
@@ -94,7 +94,7 @@ class SegmentsItem(pg.GraphicsObject):
         self._generation = None  # see set_lanes
         self._ends: dict[int, tuple[int, int]] = {}  # per row at the last set_lanes: intervals, last end_ns
         self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
-        self._codes: tuple | None = None  # (key, grid, codes) of the last level-of-detail paint
+        self._codes: tuple | None = None  # (key, first column, codes) of the last level-of-detail paint
         self.last_stats: dict = {}  # what the last paint drew: mode, visible, rects, by_code, columns
 
     # --- data ----------------------------------------------------------------------------
@@ -114,9 +114,11 @@ class SegmentsItem(pg.GraphicsObject):
             for row, iv in lanes:
                 n = iv.shape[1]
                 last = self._ends.get(row)
-                if not n or last is None:
-                    changed = -math.inf if n else changed
+                if not n:
                     continue
+                if last is None:  # a lane new since then: all of it
+                    changed = -math.inf
+                    break
                 changed = min(changed, last[1], int(iv[1, min(last[0], n) - 1]))
         self._changed_ns = min(self._changed_ns, changed)
         self._ends = {row: (iv.shape[1], int(iv[1, -1])) for row, iv in lanes if iv.shape[1]}
@@ -227,15 +229,10 @@ class SegmentsItem(pg.GraphicsObject):
         key = (grid.width, rows, self._generation, self._clip_ns, self._t0)
         codes = np.full((len(slices), grid.count), -1, dtype=np.int64)
         keep = 0
-        if self._codes is not None and self._codes[0] == key and self._codes[1].first <= grid.first:
-            old_grid, old = self._codes[1], self._codes[2]
-            changed = (self._changed_ns - self._t0) / 1e9
-            redo = grid.column_of(changed) if math.isfinite(changed) else (
-                grid.first + grid.count if changed > 0 else grid.first)
-            keep = max(0, min(redo, old_grid.first + old_grid.count, grid.first + grid.count) - grid.first)
-            if keep:
-                offset = grid.first - old_grid.first
-                codes[:, :keep] = old[:, offset:offset + keep]
+        if self._codes is not None and self._codes[0] == key:
+            changed = self._changed_ns  # ±inf: nothing / everything may have changed
+            redo = grid.column_of((changed - self._t0) / 1e9) if math.isfinite(changed) else changed
+            keep = keep_columns(codes, grid, self._codes[2], self._codes[1], redo)
         if keep < grid.count:
             lefts = grid.lefts()[keep:]
             edges = self._t0 + np.round(np.append(lefts, lefts[-1] + grid.width) * 1e9).astype(np.int64)
@@ -253,7 +250,7 @@ class SegmentsItem(pg.GraphicsObject):
                     # ... if it is still going on inside the column
                     ok &= iv[1, idx] > left
                     codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
-        self._codes = (key, grid, codes)
+        self._codes = (key, grid.first, codes)
         self._changed_ns = math.inf
         self.last_stats["columns_computed"] = grid.count - keep
         return codes, grid
