@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from app.core.params import TEMPO, ParamSpec, workers
-from app.core.runner import _Waiter
+from app.core.pipe_waiter import PipeWaiter
 
 posix_only = pytest.mark.skipif(not hasattr(__import__("select"), "poll"), reason="poll() is POSIX")
 
@@ -36,7 +36,7 @@ def test_messages_come_out_whole_and_in_order_whatever_their_size():
             writer.send_bytes(message)
         writer.close()
 
-    waiter = _Waiter()
+    waiter = PipeWaiter()
     waiter.add(reader)
     thread = threading.Thread(target=write)
     thread.start()
@@ -51,7 +51,7 @@ def test_messages_come_out_whole_and_in_order_whatever_their_size():
 @posix_only
 def test_a_message_split_across_reads_waits_for_its_rest():
     reader, writer = multiprocessing.Pipe(duplex=False)
-    waiter = _Waiter()
+    waiter = PipeWaiter()
     waiter.add(reader)
     whole = (5).to_bytes(4, "big") + b"hello" + (3).to_bytes(4, "big") + b"abc"
     fd = writer.fileno()
