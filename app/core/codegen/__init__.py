@@ -1,30 +1,17 @@
-"""The plain runnable script equivalent to a configured lesson (DESIGN §2, ``code``).
+"""The plain runnable script equivalent to a configured lesson (the ``code`` command).
 
 ``generate(lesson_id, values, start_method)`` returns standard-library Python
 in the tutorial's style that does what the configured lesson does, without
 ProcScope: no probes, no events. It prints what the tutorial prints, then the
 outcome in words and, as its last line, ``RESULT <json>`` with the lesson's
-main result keys. One module per lesson family builds the text.
+main result keys. Each lesson writes its own text (``Lesson.script``) with the
+helpers in ``common``; this module checks the values first.
 """
 
 from __future__ import annotations
 
-from app.core.codegen import basics, counter, deadlock, manager, pool, queue_relay, shared_array, speedup, sync
-from app.core.lessons import get_lesson
+from app.core.lessons import LESSONS, get_lesson
 from app.core.params import ParamError
-
-_BUILDERS = {
-    "basics": basics.basics,
-    "isolation": basics.isolation,
-    "shared_array": shared_array.build,
-    "manager": manager.build,
-    "queue_relay": queue_relay.build,
-    "counter": counter.build,
-    "pool": pool.build,
-    "sync": sync.build,
-    "deadlock": deadlock.build,
-    "speedup": speedup.build,
-}
 
 START_METHODS = ("spawn", "fork", "forkserver")
 
@@ -36,8 +23,9 @@ def generate(lesson_id: str, values: dict, start_method: str = "spawn") -> str:
     unknown parameters, and combinations the lesson's ``check`` refuses.
     """
     lesson = get_lesson(lesson_id)
-    if lesson_id not in _BUILDERS:
-        raise ParamError(f"lesson: {lesson_id!r} has no plain script; allowed: {', '.join(_BUILDERS)}")
+    if not lesson.has_script:
+        with_script = [name for name, other in LESSONS.items() if other.has_script]
+        raise ParamError(f"lesson: {lesson_id!r} has no plain script; allowed: {', '.join(with_script)}")
     if start_method not in START_METHODS:
         raise ParamError(f"--start-method: {start_method!r} is not allowed; allowed: {', '.join(START_METHODS)}")
     names = [spec.name for spec in lesson.params]
@@ -48,5 +36,4 @@ def generate(lesson_id: str, values: dict, start_method: str = "spawn") -> str:
         raise ParamError(f"{what} for lesson {lesson_id}; allowed: {', '.join(names)}")
     typed = {spec.name: spec.parse(values[spec.name]) for spec in lesson.params}  # in range, as resolve() does
     lesson.check(typed)
-    return _BUILDERS[lesson_id](lesson, typed, start_method)
-
+    return lesson.script(typed, start_method)

@@ -1,12 +1,15 @@
-"""What every lesson is: parameters, parent-side orchestration, a summary.
+"""What every lesson is: parameters, parent-side orchestration, a summary,
+the rows of its result, its plain script.
 
 A lesson's worker functions live at module top level (picklable under spawn)
 and take the worker's ``Probe`` first. ``run`` is the parent's side, written
 like the tutorial but with the runner's stop-aware helpers (``rc.join``,
 ``rc.wait``, ...). ``summarize`` reads only the trace, so a replayed file
-gives the same result as the live run.
+gives the same result as the live run. ``result_rows`` turns the summary into
+what the result view shows; ``script`` writes the equivalent plain script.
 
-Imported by workers: no numpy, no Qt, no runner.
+Imported by workers: no numpy, no Qt, no runner; the rows and the script
+helpers are imported inside the methods that need them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ class Lesson:
     summary_en: str = ""
     summary_zh: str = ""
     specs: tuple[ParamSpec, ...] = ()
+    # A deadlock is this lesson's point: the runner reports it as the expected outcome, not a failure.
+    expects_deadlock: bool = False
+    # A typical ``summarize()`` result: documents the keys, and lets the tests check the result rows
+    # (labels translated, nothing missing) without a run.
+    example_result: dict | None = None
 
     @property
     def params(self) -> list[ParamSpec]:
@@ -39,6 +47,26 @@ class Lesson:
 
     def summarize(self, trace) -> dict:  # pragma: no cover - every lesson defines it
         raise NotImplementedError
+
+    def result_rows(self, summary: dict) -> list:
+        """What the result view shows below the explanation: ``rows.Row`` and ``rows.Table`` items.
+
+        ``summary`` is the run summary (``app.core.summary.build_summary``); its
+        ``"result"`` is what ``summarize`` returned. A missing key may raise
+        ``KeyError`` etc.: the view says figures are missing (an old or foreign file).
+        """
+        return []
+
+    def script(self, values: dict, start_method: str) -> str:
+        """The plain standard-library script that does what this lesson does with ``values``.
+
+        Call it through ``app.core.codegen.generate``, which checks the values first.
+        """
+        raise NotImplementedError(f"lesson {self.id} has no plain script")
+
+    @property
+    def has_script(self) -> bool:
+        return type(self).script is not Lesson.script
 
     def to_json(self) -> dict:
         return {

@@ -84,5 +84,79 @@ class Basics(Lesson):
             "explanation": explain(" ".join([parent_en, why_en, order_en]), "".join([parent_zh, why_zh, order_zh])),
         }
 
+    def script(self, values, start_method):
+        return _script(self, values, start_method)
+
 
 LESSON = Basics()
+
+# --- the plain script (``Lesson.script``) -------------------------------------------------
+# The helpers are imported inside ``_script``: a spawned worker imports this module
+# to unpickle its target, and must not pay for the script builder.
+
+
+def _script(lesson, values: dict, start_method: str) -> str:
+    from app.core.codegen.common import constant, script
+
+    body = '''
+        def foo(i, reports):
+            # 同样的参数传递方法
+            print('这里是 ', multiprocessing.current_process().name)
+            print('模块名称:', __name__)  # '__mp_main__' when this file was imported again
+            print('父进程 id:', os.getppid())  # 获取父进程id
+            print('当前子进程 id:', os.getpid())  # 获取自己的进程id
+            print('------------------------')
+            # A print does not reach the parent's variables: send it a report as well.
+            reports.put({'i': i, 'name': multiprocessing.current_process().name,
+                         'pid': os.getpid(), 'ppid': os.getppid(), 'main_module': __name__})
+    '''
+    main = '''
+        reports = multiprocessing.Queue()
+        processes = []
+        for i in range(WORKERS):
+            p = multiprocessing.Process(target=foo, args=(i, reports))
+            p.start()
+            processes.append(p)
+        # The reports arrive in the order the children ran, which the OS decides.
+        ran = [reports.get() for _ in range(WORKERS)]
+        for p in processes:
+            p.join()
+
+        run_order = [r['i'] for r in ran]
+        children = sorted(ran, key=lambda r: r['i'])
+        main_modules = [c['main_module'] for c in children]
+        all_ppid_is_parent = all(c['ppid'] == os.getpid() for c in children)
+        print('父进程 id / parent pid:', os.getpid())
+        print('启动顺序 / start order:', list(range(WORKERS)))
+        print('运行顺序 / run order:  ', run_order)
+        if all_ppid_is_parent:
+            print("每个子进程的父进程都是本进程。/ Every child's parent is this process.")
+        else:
+            print('并非每个子进程的父进程都是本进程：forkserver 方式下是 fork server。'
+                  "/ Not every child's parent is this process: under forkserver it is the fork server.")
+        if '__mp_main__' in main_modules:
+            print('子进程把本文件重新导入为 __mp_main__，所以启动进程的代码必须放在 '
+                  "if __name__ == '__main__': 之下。/ The children imported this file again as "
+                  "__mp_main__: that is why the guard must protect the code that starts processes.")
+        else:
+            print('子进程是父进程的副本，__name__ 仍是 __main__，没有重新导入。'
+                  '/ Each child is a copy of the parent: its __name__ is still __main__.')
+        result = {
+            'names': [c['name'] for c in children],
+            'pids': [c['pid'] for c in children],
+            'ppids': [c['ppid'] for c in children],
+            'main_modules': main_modules,
+            'all_ppid_is_parent': all_ppid_is_parent,
+            'start_order': list(range(WORKERS)),
+            'run_order': run_order,
+        }
+        print('RESULT', json.dumps(result))
+    '''
+    return script(
+        lesson=lesson, values=values, start_method=start_method,
+        doc="Start WORKERS processes; each prints its name, its module name (__name__), its\n"
+            "parent's pid and its own pid. They run in the order the OS chooses, not the start order.",
+        imports=["import json", "import multiprocessing", "import os"],
+        constants=[constant("WORKERS", values["workers"], "how many processes to start")],
+        body=body, main=main,
+    )

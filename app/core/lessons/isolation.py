@@ -55,5 +55,59 @@ class Isolation(Lesson):
             "explanation": explain(en, zh),
         }
 
+    def script(self, values, start_method):
+        return _script(self, values, start_method)
+
 
 LESSON = Isolation()
+
+# --- the plain script (``Lesson.script``) -------------------------------------------------
+# The helpers are imported inside ``_script``: a spawned worker imports this module
+# to unpickle its target, and must not pay for the script builder.
+
+
+def _script(lesson, values: dict, start_method: str) -> str:
+    from app.core.codegen.common import constant, script
+
+    body = '''
+        lis = []  # a module-level list: every process has its own copy
+
+
+        def foo(i, reports):
+            lis.append(i)
+            print('This is Process ', i, ' and lis is ', lis, ' and lis.address is  ', id(lis))
+            reports.put((i, list(lis), id(lis)))  # show the parent what this child's list holds
+    '''
+    main = '''
+        reports = multiprocessing.Queue()
+        processes = []
+        for i in range(WORKERS):
+            p = multiprocessing.Process(target=foo, args=(i, reports))
+            p.start()
+            processes.append(p)
+        children = sorted(reports.get() for _ in range(WORKERS))
+        for p in processes:
+            p.join()
+        print('The end of list_1:', lis)
+
+        print("父进程的列表仍然是 / the parent's list is still", lis,
+              '：每个子进程只修改了自己的副本。/ each child appended to its own copy.')
+        if len({c[2] for c in children}) == 1 and WORKERS > 1:
+            print('所有子进程的 id(lis) 相同：fork 出的副本保留了父进程的地址，但仍是不同的内存。'
+                  '/ Every child reports the same id(): a forked copy keeps the addresses, '
+                  'yet it is different memory.')
+        result = {
+            'parent_list': lis,
+            'child_lists': [c[1] for c in children],
+            'child_list_ids': [c[2] for c in children],
+        }
+        print('RESULT', json.dumps(result))
+    '''
+    return script(
+        lesson=lesson, values=values, start_method=start_method,
+        doc="Each child appends to a module-level list; the parent's list stays empty, because\n"
+            "processes do not share memory: every child works on its own copy of the list.",
+        imports=["import json", "import multiprocessing"],
+        constants=[constant("WORKERS", values["workers"], "how many processes to start")],
+        body=body, main=main,
+    )
