@@ -84,6 +84,23 @@ class Basics(Lesson):
             "explanation": explain(" ".join([parent_en, why_en, order_en]), "".join([parent_zh, why_zh, order_zh])),
         }
 
+    example_result = {"names": ["Process-1"], "pids": [9], "ppids": [1], "main_modules": ["__mp_main__"],
+                      "all_ppid_is_parent": True, "start_order": [0], "run_order": [0]}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import Row, Table, Text, yes_no
+
+        r = summary["result"]
+        rows = zip(r.get("names", []), r.get("pids", []), r.get("ppids", []), r.get("main_modules", []), strict=False)
+        return [
+            Table([Text("Name", "名称"), Text("PID", "PID"), Text("PPID", "父进程 PID"), Text("__main__", "__main__")],
+                  [list(row) for row in rows]),
+            Row(Text("Parent pid", "父进程 PID"), summary.get("parent_pid")),
+            yes_no(Text("Every ppid is the parent", "所有父进程 PID 都是本程序"), r.get("all_ppid_is_parent")),
+            Row(Text("Start order", "启动顺序"), r.get("start_order")),
+            Row(Text("Run order", "实际运行顺序"), r.get("run_order")),
+        ]
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

@@ -197,7 +197,7 @@ class Counter(Lesson):
             lost = round((expected - actual) / step) if step else 0
         views = sorted(({"worker": r["worker"], "views": r["views"]} for r in trace.results() if "views" in r),
                        key=lambda r: r["worker"])
-        en, zh = _explain(sharing, lock, expected, actual, lost, views, start, trace.meta.get("start_method"))
+        en, zh = _explain(sharing, lock, expected, actual, lost, views)
         return {
             "sharing": sharing,
             "lock": lock,
@@ -209,11 +209,38 @@ class Counter(Lesson):
             "explanation": explain(en, zh),
         }
 
+    example_result = {"sharing": "value", "lock": "none", "expected": 12, "actual": 9, "lost_updates": 3,
+                      "parent_sees": 9, "worker_views": [{"worker": 0, "views": [[0, 1], [1, 2]]}]}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import DASH, Row, Table, Text, lost, seconds
+
+        r = summary["result"]
+        out = [
+            Row(Text("Sharing", "共享方式"), r["sharing"]),
+            Row(Text("Lock", "锁"), r["lock"]),
+            Row(Text("Expected", "应为"), r["expected"]),
+            Row(Text("Actual (the parent sees)", "实际（父进程看到的）"), r["actual"]),
+            lost(Text("Lost updates", "丢失的更新"), r["lost_updates"]),
+        ]
+        workers = sorted((p for p in summary.get("processes", []) if p.get("role") == "worker"),
+                         key=lambda p: p["index"])
+        views = {v["worker"]: v["views"] for v in r.get("worker_views", [])}
+        rows = []
+        for i, p in enumerate(workers):
+            t = p.get("time_in_state_s") or {}
+            seen = " ".join(f"{a}→{b}" for a, b in views.get(i, []))
+            rows.append([p.get("name"), seen or DASH, seconds(t.get("waiting", 0.0)), seconds(t.get("holding", 0.0))])
+        if rows:
+            out.append(Table([Text("Process", "进程"), Text("read → wrote", "读到 → 写入"),
+                              Text("waiting (s)", "等待（秒）"), Text("holding (s)", "持有锁（秒）")], rows))
+        return out
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 
 
-def _explain(sharing, lock, expected, actual, lost, views, start, method):
+def _explain(sharing, lock, expected, actual, lost, views):
     head_en = f"Expected {expected}, the parent sees {actual}"
     head_zh = f"应为 {expected}，父进程看到 {actual}"
     if sharing == "global":

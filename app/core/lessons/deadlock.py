@@ -83,6 +83,30 @@ class Deadlock(Lesson):
         return {"detected": False, "cycle": [], "locks": [], "detect_s": None, "formed_s": None,
                 "explanation": explain(en, zh)}
 
+    example_result = {"detected": True, "cycle": [0, 1], "locks": [1, 0], "detect_s": 0.012, "formed_s": 0.4}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import DASH, Row, Text, process_names, seconds, yes_no
+
+        r = summary["result"]
+        names = process_names(summary)
+        out = [yes_no(Text("Deadlock detected", "检测到死锁"), r["detected"], good_when=True)]
+        if r.get("detected"):
+            who = [names.get(i, f"#{i}") for i in r["cycle"]]
+            first = names.get(r["cycle"][0], "") if r["cycle"] else ""
+            en = [f"{name} waits for lock {lock}" for name, lock in zip(who, r["locks"], strict=False)]
+            zh = [f"{name} 等待锁 {lock}" for name, lock in zip(who, r["locks"], strict=False)]
+            detect = r.get("detect_s")
+            out += [
+                Row(Text("Wait-for cycle", "等待环"),
+                    Text(" → ".join(en + ([first] if first else [])), " → ".join(zh + ([first] if first else [])))),
+                Row(Text("Cycle (process indexes)", "环（进程编号）"), r["cycle"]),
+                Row(Text("Formed at (s)", "形成时刻（秒）"), seconds(r.get("formed_s"))),
+                Row(Text("Time to detection (ms)", "检测用时（毫秒）"),
+                    DASH if detect is None else f"{detect * 1000:.1f}"),
+            ]
+        return out
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

@@ -55,6 +55,20 @@ class Isolation(Lesson):
             "explanation": explain(en, zh),
         }
 
+    example_result = {"parent_list": [], "child_lists": [[0], [1]], "child_list_ids": [77, 77]}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import BAD, GOOD, Row, Table, Text
+
+        r = summary["result"]
+        parent = r.get("parent_list")
+        lists = zip(r.get("child_lists", []), r.get("child_list_ids", []), strict=False)
+        return [
+            Row(Text("Parent's list after join", "join 之后父进程的列表"), parent, GOOD if parent == [] else BAD),
+            Table([Text("Process", "进程"), Text("Its own list", "它自己的列表"), Text("id()", "id()")],
+                  [[Text(f"child {i}", f"子进程 {i}"), lst, ident] for i, (lst, ident) in enumerate(lists)]),
+        ]
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

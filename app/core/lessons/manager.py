@@ -118,6 +118,26 @@ class Manager(Lesson):
             "explanation": explain(en, zh),
         }
 
+    example_result = {"proxy": "dict", "final": {"num": 101}, "expected_final": {"num": 101},
+                      "final_as_expected": True, "server_pid": 4242, "observed": [{"worker": 0, "saw": [["num", 100]]}]}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import DASH, Row, Table, Text, worker, yes_no
+
+        r = summary["result"]
+        out = [
+            Row(Text("Proxy", "代理类型"), r["proxy"]),
+            Row(Text("Final contents", "最终内容"), r["final"]),
+            Row(Text("Expected", "应为"), DASH if r.get("expected_final") is None else r["expected_final"]),
+            yes_no(Text("As expected", "符合预期"), r.get("final_as_expected")),
+            Row(Text("Manager server pid", "Manager 服务进程 PID"), r.get("server_pid")),
+        ]
+        observed = r.get("observed", [])
+        if observed:
+            out.append(Table([Text("Process", "进程"), Text("Saw after its write", "写入后看到的内容")],
+                             [[worker(o["worker"]), o["saw"]] for o in observed]))
+        return out
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

@@ -175,6 +175,35 @@ class Pool(Lesson):
             "explanation": explain(en, zh),
         }
 
+    example_result = {"mode": "apply_async", "tasks": [{"task": 0, "worker_pid": 9, "status": "done"},
+                                                       {"task": 1, "worker_pid": None, "status": "cancelled"}],
+                      "done": 1, "cancelled": 1, "distinct_workers": 1, "wall_s": 1.5, "ideal_s": 1.0,
+                      "pool_start_s": 0.3}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import Row, Table, Text, lost, seconds
+
+        r = summary["result"]
+        wall, ideal = r.get("wall_s"), r.get("ideal_s")
+        ratio = f" ({wall / ideal:.2f}×)" if wall is not None and ideal else ""
+        out = [
+            Row(Text("Mode", "提交方式"), r["mode"]),
+            Row(Text("Tasks done", "完成的任务"), r["done"]),
+            lost(Text("Tasks cancelled", "取消的任务"), r["cancelled"]),
+            Row(Text("Distinct worker processes", "不同的工作进程数"), r["distinct_workers"]),
+            Row(Text("Wall time (s)", "耗时（秒）"), seconds(wall) + ratio),
+            Row(Text("Ideal time (s)", "理想时间（秒）"), seconds(ideal)),
+            Row(Text("Pool start-up (s)", "进程池启动（秒）"), seconds(r.get("pool_start_s"))),
+        ]
+        per_pid: dict = {}
+        for task in r.get("tasks", []):
+            if task.get("worker_pid") is not None and task.get("status") == "done":
+                per_pid.setdefault(task["worker_pid"], []).append(task["task"])
+        if per_pid:
+            out.append(Table([Text("Worker pid", "工作进程 PID"), Text("Tasks", "任务数"), Text("Which", "哪些任务")],
+                             [[pid, len(tasks), tasks] for pid, tasks in sorted(per_pid.items())]))
+        return out
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

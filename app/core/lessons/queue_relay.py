@@ -85,6 +85,22 @@ class QueueRelay(Lesson):
             "explanation": explain(en, zh),
         }
 
+    example_result = {"chain": [{"worker": 1, "got": 0, "put": 1}, {"worker": 0, "got": 1, "put": 0}],
+                      "chain_intact": True, "left_in_queue": [0]}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import Row, Table, Text, worker, yes_no
+
+        r = summary["result"]
+        chain = r.get("chain", [])
+        return [
+            yes_no(Text("Chain intact", "链条完整"), r["chain_intact"]),
+            Row(Text("Token path", "令牌路径"), " → ".join(["0"] + [str(step["put"]) for step in chain])),
+            Row(Text("Left in the queue", "队列中剩余"), r.get("left_in_queue")),
+            Table([Text("Step", "步骤"), Text("Getter", "取出者"), Text("Got", "取出"), Text("Put", "放入")],
+                  [[n + 1, worker(step["worker"]), step["got"], step["put"]] for n, step in enumerate(chain)]),
+        ]
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

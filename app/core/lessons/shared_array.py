@@ -17,7 +17,6 @@ TYPECODES = {
     "c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
     "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "f": "c_float", "d": "c_double",
 }
-_CHAR_RANGE = {"c": 256, "u": 0x10000}  # code points wrap like the C type would
 
 
 def to_number(typecode: str, item):
@@ -141,6 +140,25 @@ class SharedArray(Lesson):
             "writes": [r["wrote"] for r in trace.results() if "wrote" in r],
             "explanation": explain(" ".join(en), "".join(zh)),
         }
+
+    example_result = {"typecode": "b", "ctype": "c_byte", "expected": -23, "expected_unbounded": 1001,
+                      "overflowed": True, "actual": -23, "array": [-23, 2], "lost_updates": 0}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import Row, Text, lost, yes_no
+
+        r = summary["result"]
+        out = [
+            Row(Text("Typecode", "类型码"), f"'{r['typecode']}' ({r['ctype']})"),
+            Row(Text("Expected", "应为"), r["expected"]),
+            Row(Text("Actual", "实际"), r["actual"]),
+            lost(Text("Lost updates", "丢失的更新"), r["lost_updates"]),
+            yes_no(Text("Overflowed", "溢出"), r["overflowed"], good_when=False),
+        ]
+        if r.get("overflowed"):
+            out.append(Row(Text("True sum (without overflow)", "真实的和（不溢出时）"), r["expected_unbounded"]))
+        out.append(Row(Text("Final array", "最终数组"), r["array"]))
+        return out
 
     def script(self, values, start_method):
         return _script(self, values, start_method)

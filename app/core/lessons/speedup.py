@@ -122,6 +122,30 @@ class Speedup(Lesson):
         return {"points": points, "start_cost_s": costs, "serial_fraction": serial, "cpu_count": cores,
                 "explanation": explain(en, zh)}
 
+    example_result = {
+        "points": [{"workers": 1, "start_method": "spawn", "wall_s": 2.0, "speedup": 1.0},
+                   {"workers": 2, "start_method": "spawn", "wall_s": 1.0, "speedup": 2.0}],
+        "start_cost_s": {"spawn": 0.07}, "serial_fraction": 0.083, "cpu_count": 4,
+    }
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import DASH, Row, Table, Text, seconds
+
+        r = summary["result"]
+        rows = [[p["workers"], p["start_method"], seconds(p["wall_s"]),
+                 DASH if p.get("speedup") is None else f"{p['speedup']:.2f}×", f"{p['workers']}×"]
+                for p in r.get("points", [])]
+        serial = r.get("serial_fraction")
+        costs = ", ".join(f"{m} {c * 1000:.0f} ms" for m, c in (r.get("start_cost_s") or {}).items() if c is not None)
+        return [
+            Table([Text("Workers", "进程数"), Text("Start method", "启动方式"), Text("Wall time (s)", "耗时（秒）"),
+                   Text("Speedup", "加速比"), Text("Ideal", "理想值")], rows),
+            Row(Text("Serial fraction (Amdahl fit)", "串行比例（阿姆达尔拟合）"),
+                DASH if serial is None else f"{serial:.3f}"),
+            Row(Text("CPUs on this machine", "本机 CPU 数"), r.get("cpu_count")),
+            Row(Text("Start cost per process", "每个进程的启动开销"), costs or DASH),
+        ]
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 

@@ -169,6 +169,39 @@ class Sync(Lesson):
         return {"primitive": primitive, "invariant": {"en": inv_en, "zh": inv_zh}, "invariant_held": held,
                 "violations": violations, **measured, "explanation": explain(en, zh)}
 
+    example_result = {"primitive": "semaphore", "invariant": {"en": "never more than k", "zh": "最多 k"},
+                      "invariant_held": True, "violations": [], "max_concurrent": 2, "k": 2}
+
+    def result_rows(self, summary):
+        from app.core.lessons.rows import BAD, Row, Text, process_names, yes_no
+
+        r = summary["result"]
+        invariant = r.get("invariant") or {}
+        en = invariant.get("en") or ""
+        out = [
+            Row(Text("Primitive", "同步原语"), r["primitive"]),
+            Row(Text("Invariant", "不变量"), Text(en, invariant.get("zh") or en)),
+            yes_no(Text("Invariant held", "不变量成立"), r["invariant_held"]),
+        ]
+        if "max_concurrent" in r:
+            out.append(Row(Text("Most working at once", "同时工作的最多进程数"),
+                           f"{r['max_concurrent']} (k = {r.get('k')})"))
+        if "waited_s" in r:
+            names = process_names(summary)
+            waited = ", ".join(f"{names.get(int(i), i)} {w:.3f}" for i, w in r["waited_s"].items())
+            out.append(Row(Text("Waited for the event (s)", "等待事件的时间（秒）"), waited))
+        if "produced" in r:
+            out += [
+                Row(Text("Produced / consumed", "生产 / 消费"), f"{r['produced']} / {r['consumed']}"),
+                Row(Text("Lowest stock", "最低库存"), r["min_stock"]),
+                Row(Text("Woken without a notify", "未经 notify 被唤醒"), r["woken_without_notify"]),
+            ]
+        if "phase_gaps_s" in r:
+            out.append(Row(Text("Gaps between phases (s)", "阶段之间的间隔（秒）"), r["phase_gaps_s"]))
+        if r.get("violations"):
+            out.append(Row(Text("Violations", "违反之处"), r["violations"], BAD))
+        return out
+
     def script(self, values, start_method):
         return _script(self, values, start_method)
 
