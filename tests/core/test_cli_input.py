@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.lessons import LESSONS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LESSON_IDS = ["basics", "isolation", "shared_array", "manager", "queue_relay", "counter", "pool",
-              "sync", "deadlock", "speedup"]
+LESSON_IDS = list(LESSONS)  # the registry, in its order
 SUBPROCESS_TIMEOUT_S = 60
 ERROR_PREFIX = "procscope: error:"
 

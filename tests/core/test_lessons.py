@@ -33,7 +33,9 @@ def test_basics_each_process_reports_itself(method):
     for proc in _workers(summary):
         assert proc["exitcode"] == 0
         assert proc["start_latency_s"] is not None and proc["start_latency_s"] >= 0
-        assert proc["time_in_state_s"].get("working", 0) >= 0
+        states = proc["time_in_state_s"]
+        assert "working" in states and states["working"] >= 0  # every worker ran foo
+        assert sum(states.values()) <= summary["duration_s"] + 1e-5  # no process outlives the run
     assert result["explanation"]["en"] and result["explanation"]["zh"]
 
 

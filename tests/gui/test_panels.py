@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 
 from app.core import events as ev
-from app.core.lessons import LESSONS
+from app.core.lessons import LESSONS, rows
 from app.core.runner import Runner
 from app.core.summary import build_summary
 from app.core.trace import EXIT_CRASHED, EXIT_DONE, Trace
@@ -25,7 +25,7 @@ from app.gui.panels.code_view import CodeView
 from app.gui.panels.console import ERROR_COLOR, ConsoleView
 from app.gui.panels.lesson_text import LessonText, lesson_path
 from app.gui.panels.process_table import ProcessTable
-from app.gui.panels.result_view import ResultView
+from app.gui.panels.result_view import BAD, GOOD, ResultView
 from app.resources import resource_path
 
 PANELS = Path(__file__).resolve().parents[2] / "app" / "gui" / "panels"
@@ -429,6 +429,61 @@ def test_result_figures_of_every_lesson(qtbot, lesson):
     assert "missing" not in text
     for snippet in expected:
         assert snippet in text, (snippet, text)
+
+
+def _labels(items: list) -> list:
+    found = []
+    for item in items:
+        found += [item.label] if isinstance(item, rows.Row) else list(item.headers)
+    return found
+
+
+@pytest.mark.parametrize("lesson", list(LESSONS))
+def test_result_shows_the_rows_each_lesson_gives(qtbot, lesson):
+    """Whatever rows a lesson returns for its example result are shown, in both languages."""
+    summary = _summary(lesson, LESSONS[lesson].example_result)
+    labels = _labels(LESSONS[lesson].result_rows(summary))
+    assert labels, lesson
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.set_summary(summary)
+    text = view.toPlainText()
+    assert "missing" not in text
+    assert all(label.en in text for label in labels), text
+    view.set_language_key("zh")
+    text = view.toPlainText()
+    assert all(label.zh in text for label in labels), text
+
+
+def test_result_colours_good_and_bad_news(qtbot):
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.set_summary(_summary("shared_array", {**LESSONS["shared_array"].example_result, "lost_updates": 0}))
+    html = view.toHtml().lower()
+    assert GOOD.lower() in html and BAD.lower() in html  # nothing lost (good), overflowed (bad)
+    view.set_summary(_summary("isolation", {"parent_list": [], "child_lists": [], "child_list_ids": []}))
+    html = view.toHtml().lower()
+    assert GOOD.lower() in html and BAD.lower() not in html
+
+
+@pytest.mark.parametrize("lesson", list(LESSONS))
+def test_result_of_an_old_file_says_figures_are_missing(qtbot, lesson):
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.set_summary(_summary(lesson, {"cycle": None, "chain": 5, "points": [{}]}))  # broken or foreign keys
+    text = view.toPlainText()
+    assert f"{lesson} explained" in text  # the rest of the result is still shown
+    rendered = LESSONS[lesson].result_rows(_summary(lesson, LESSONS[lesson].example_result))
+    assert "Some figures are missing from this result" in text or _labels(rendered)[0].en in text
+
+
+def test_result_rows_of_a_wrong_type_give_a_message(qtbot, monkeypatch):
+    monkeypatch.setattr(type(LESSONS["basics"]), "result_rows", lambda self, summary: ["not a row"])
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.set_summary(_summary("basics", {}))
+    assert "Some figures are missing from this result: result rows: str is not a Row or a Table" \
+        in view.toPlainText()
 
 
 # --- code view ----------------------------------------------------------------------------

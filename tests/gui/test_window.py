@@ -104,7 +104,9 @@ def test_the_window_has_the_contract_names(window):
 def test_mainwindow_builds_with_no_arguments(qtbot):
     win = MainWindow()
     qtbot.addWidget(win)
-    assert win.findChild(object, "lessonList").count() == 10
+    from app.core.lessons import LESSONS
+
+    assert win.findChild(object, "lessonList").count() == len(LESSONS)
 
 
 @pytest.mark.parametrize("lesson_id", list(SMALL))
