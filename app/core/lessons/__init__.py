@@ -4,7 +4,8 @@
 catalogue, and with it every lesson module, is imported on first use only:
 a spawned worker that imports ``app.core.lessons.basics`` to unpickle its
 target imports this package too, and must not pay for the other nine
-lessons (~35 ms per child; DESIGN §8).
+lessons (~35 ms per child, and a lesson must start within 1.1× of bare
+multiprocessing).
 """
 
 from __future__ import annotations
