@@ -23,6 +23,7 @@ import numpy as np
 
 from app.core import events as ev
 from app.core.atomic import atomic_open
+from app.core.folds import lane_intervals, value_series
 
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
 FORMAT_NAME = "procscope-trace"
@@ -177,24 +178,14 @@ class Trace:
         return mine[:, [0, 3, 4]]
 
     def intervals(self, index: int, info: ProcessInfo | None = None, end_ns: int | None = None):
-        """``(start_ns, end_ns, state, detail)`` arrays of one lane.
+        """``(start_ns, end_ns, state, detail)`` arrays of one lane (``folds`` says what an interval is).
 
         A lane starts ``starting`` when the parent asked for the process, each
         state lasts until the next, and the lane ends at done/crash or exit.
         """
         info = info or self.processes().get(index, ProcessInfo(index))
-        st = self.states(index)
-        starts, codes, details = st[:, 0], st[:, 1], st[:, 2]
-        if info.requested_ns is not None and (not len(starts) or info.requested_ns < starts[0]):
-            starts = np.concatenate([[info.requested_ns], starts])
-            codes = np.concatenate([[ev.STARTING], codes])
-            details = np.concatenate([[0], details])
-        if not len(starts):
-            return _EMPTY[:, :4].copy()
-        last = info.exit_ns if info.exit_ns is not None else (end_ns or self.end_ns())
-        ends = np.concatenate([starts[1:], [max(last, starts[-1])]])
-        keep = (codes != ev.DONE) & (codes != ev.CRASHED)
-        return np.column_stack([starts[keep], ends[keep], codes[keep], details[keep]])
+        end = info.exit_ns if info.exit_ns is not None else (end_ns or self.end_ns())
+        return lane_intervals(self.states(index), info, end)
 
     def time_in_state(self, index: int, info: ProcessInfo | None = None) -> dict[str, float]:
         iv = self.intervals(index, info)
@@ -206,15 +197,7 @@ class Trace:
 
     def values(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Writes to one shared value: times (ns), values (float), writer indexes."""
-        recs = self.records
-        sel = ((recs[:, 2] == ev.VALUE) | (recs[:, 2] == ev.VALUE_F)) & (recs[:, 3] == slot)
-        mine = recs[sel]
-        mine = mine[np.argsort(mine[:, 0], kind="stable")]
-        vals = mine[:, 4].astype(np.float64)
-        floats = mine[:, 2] == ev.VALUE_F
-        if floats.any():
-            vals[floats] = mine[floats, 4].view(np.float64)
-        return mine[:, 0], vals, mine[:, 1]
+        return value_series(self.records, slot)
 
     def end_ns(self) -> int:
         if "end_ns" in self.meta:

@@ -154,10 +154,6 @@ def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1, m
     return stop == len(entries)
 
 
-def legend_texts(legend: pg.LegendItem) -> list[str]:
-    return [label.text for _sample, label in legend.items]
-
-
 class RunTimeAxis:
     """For plots beside the lanes (values, CPU/memory): where the shown run ends, and the x range
     they fit themselves when nobody links them to the lanes."""

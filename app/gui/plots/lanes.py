@@ -19,9 +19,9 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from app.core import events as ev
+from app.core.folds import LaneStore
 from app.core.trace import Trace
 from app.gui.colors import state_color
-from app.gui.plots._lanes_data import LaneStore
 from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
 from app.gui.plots._style import BACKGROUND, Swatch, axis_items, make_legend, style_plot
 from app.gui.state_names import state_texts

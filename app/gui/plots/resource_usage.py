@@ -17,10 +17,11 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtWidgets
 
 from app.core import events as ev
+from app.core.folds import Samples
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
-from app.gui.plots._series import Samples, curve_points, decimate
+from app.gui.plots._decimate import curve_points, decimate
 from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend, sync_legend
 from app.gui.view import TraceViewMixin
 

@@ -32,11 +32,12 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from app.core.folds import ValueWrites
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
 from app.gui.plots._columns import ColumnGrid, StepColumnCache, column_bounds
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
-from app.gui.plots._series import ValueWrites, curve_points, visible_steps
+from app.gui.plots._decimate import curve_points, visible_steps
 from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend
 from app.gui.view import TraceViewMixin
 

@@ -1,49 +1,38 @@
-"""Per-lane state intervals, folded incrementally from a growing trace.
+"""The trace folded into lanes (per-process state intervals) and series (values over time), incrementally.
 
-``Trace.intervals`` scans every record of the run; calling it for 64 lanes at
-every frame of a 1M-record live run costs far more than a frame. The trace
-only grows by appending, so this store remembers how many records it has
-folded and processes only the new tail, for all lanes at once: each new STATE
-record closes its lane's open interval and opens the next. The result is what
-``Trace.intervals`` returns (the tests compare them), kept in growable arrays,
-so a frame costs O(new records), not O(trace).
+A trace only grows by appending, so each fold remembers how much of it it has
+read and processes only the new tail: a frame of a live 1M-record run costs
+the new records, not the whole trace. ``Trace.intervals`` and ``Trace.values``
+are the same folds run once over the whole trace, so "an interval" and "a
+series" are defined here only.
+
+An interval: a lane starts ``starting`` when the parent asked for the process
+(if that was before its first state), each state lasts until the next, the
+last one until the process exited or "now"; done/crashed end a lane and are
+no interval themselves.
+
+A series: one key's records (a value slot's writes, a process's samples) in
+time order, ties in arrival order. Batches from different processes arrive
+out of time order, so an out-of-order tail is merged with one stable sort.
 
 Records of one process arrive in time order (one pipe per process); should a
 lane's records ever arrive out of order, or its requested start become known
 late, that lane alone is refolded from the records (rare, O(trace) once).
-
-No Qt here: plain bookkeeping on numpy arrays.
 """
 
 from __future__ import annotations
 
 from time import perf_counter_ns
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.core import events as ev
-from app.core.trace import ProcessInfo, Trace
+
+if TYPE_CHECKING:  # trace.py imports this module: only the type checker reads the other way
+    from app.core.trace import ProcessInfo, Trace
 
 _FACT_KINDS = (ev.META, ev.HELLO, ev.ERROR)  # text events that change Trace.processes()
-
-
-def _ended(codes: np.ndarray) -> np.ndarray:
-    """done/crashed end a lane: they are not drawn as intervals."""
-    return (codes == ev.DONE) | (codes == ev.CRASHED)
-
-
-def interval_block(t: np.ndarray, lane_of: np.ndarray, codes: np.ndarray, details: np.ndarray):
-    """States grouped by lane (time order within a lane) as intervals: a (4, n) block of start, end
-    (the lane's next state), state, detail, and which of them are intervals (not a lane's last state,
-    not done/crashed)."""
-    n = len(t)
-    ends = np.empty(n, dtype=np.int64)
-    ends[:-1] = t[1:]
-    ends[-1:] = 0
-    keep = np.zeros(n, dtype=bool)
-    keep[:-1] = lane_of[1:] == lane_of[:-1]
-    keep &= ~_ended(codes)
-    return np.stack([t, ends, codes, details]), keep
 
 
 class Grow:
@@ -93,6 +82,27 @@ class Grow:
         self.n = 0
 
 
+# --- lanes: per-process state intervals ---------------------------------------------------------------
+
+def _ended(codes: np.ndarray) -> np.ndarray:
+    """done/crashed end a lane: they are not intervals."""
+    return (codes == ev.DONE) | (codes == ev.CRASHED)
+
+
+def interval_block(t: np.ndarray, lane_of: np.ndarray, codes: np.ndarray, details: np.ndarray):
+    """States grouped by lane (time order within a lane) as intervals: a (4, n) block of start, end
+    (the lane's next state), state, detail, and which of them are intervals (not a lane's last state,
+    not done/crashed)."""
+    n = len(t)
+    ends = np.empty(n, dtype=np.int64)
+    ends[:-1] = t[1:]
+    ends[-1:] = 0
+    keep = np.zeros(n, dtype=bool)
+    keep[:-1] = lane_of[1:] == lane_of[:-1]
+    keep &= ~_ended(codes)
+    return np.stack([t, ends, codes, details]), keep
+
+
 class Lane:
     """One process's intervals: closed ones in a growable array, plus the open (current) state."""
 
@@ -114,7 +124,7 @@ class Lane:
         t, code, detail = self.open
         self.open = None
         if (self.open_synthetic and t >= first_t) or code in (ev.DONE, ev.CRASHED):
-            return None  # Trace.intervals adds "starting" only before the first state
+            return None  # "starting" is only an interval before the first state
         return (t, first_t, code, detail)
 
     def fold(self, t: np.ndarray, codes: np.ndarray, details: np.ndarray) -> None:
@@ -170,7 +180,7 @@ class Lane:
 
     # --- reading -------------------------------------------------------------------------
     def intervals(self, end_ns: int) -> np.ndarray:
-        """``(4, n)``: start_ns, end_ns, state, detail — ``Trace.intervals`` transposed.
+        """``(4, n)``: start_ns, end_ns, state, detail; the open state lasts until the exit, else ``end_ns``.
 
         A view into the lane's storage (the open state is written past the closed
         intervals), each row contiguous: valid until the next fold, never copied.
@@ -183,6 +193,15 @@ class Lane:
         cols = self.ivs.view(1)
         cols[:, -1] = (t, max(last, t), code, detail)
         return cols
+
+
+def lane_intervals(states: np.ndarray, info: ProcessInfo, end_ns: int) -> np.ndarray:
+    """``(n, 4)`` start_ns, end_ns, state, detail of one process: its STATE records (t_ns, code, detail
+    rows, any order) folded at once, the open state lasting until its exit, else ``end_ns``."""
+    lane = Lane(info.index)
+    lane.set_info(info)
+    lane.rebuild(states)
+    return lane.intervals(end_ns).T.copy()
 
 
 class LaneStore:
@@ -288,3 +307,141 @@ class LaneStore:
     def order(self) -> list[int]:
         """Lane indexes, in lane order."""
         return sorted(set(self.lanes) | {i for i in self.processes if i >= 0})
+
+
+# --- series: values over time ----------------------------------------------------------------------------
+
+class Series:
+    """One growable series kept sorted by time: t_ns and float columns (v1, v2, seconds since the run's t0)."""
+
+    def __init__(self):
+        self.t = Grow(np.int64)
+        self.v = Grow(np.float64, 3)
+
+    def extend(self, t: np.ndarray, v: np.ndarray) -> None:
+        unsorted = bool(self.t.n and t[0] < self.t.view()[0, -1]) or (len(t) > 1 and bool((np.diff(t) < 0).any()))
+        self.t.extend(t[:, None])
+        self.v.extend(v)
+        if unsorted:
+            t_all, v_all = self.t.view()[0], self.v.view()
+            order = np.argsort(t_all, kind="stable")
+            t_all[:] = t_all[order]
+            v_all[:] = v_all[:, order]
+
+    def times(self) -> np.ndarray:
+        return self.t.view()[0]
+
+    def column(self, k: int) -> np.ndarray:
+        return self.v.view()[k]
+
+    def seconds(self) -> np.ndarray:
+        """Times in seconds since the run's t0 (kept, not recomputed for every frame)."""
+        return self.v.view()[2]
+
+    def __len__(self) -> int:
+        return self.t.n
+
+
+class SeriesStore:
+    """Per-key series of one family of records (VALUE writes by slot, SAMPLEs by process)."""
+
+    def __init__(self, kinds: tuple[int, ...], key_column: int):
+        self.kinds = kinds
+        self.key_column = key_column
+        self.reset(None)
+
+    def reset(self, trace: Trace | None) -> None:
+        self.trace = trace
+        self.series: dict[int, Series] = {}
+        self._seen = 0
+        self._kept = 0
+        self.latest_ns: int | None = None
+        self.changed_from_ns: int | None = None  # the earliest time any series changed at since ``take_changed``
+
+    def take_changed(self) -> int | None:
+        """The earliest time a series changed at since the last call (None: nothing changed)."""
+        changed, self.changed_from_ns = self.changed_from_ns, None
+        return changed
+
+    @property
+    def folded(self) -> int:
+        """How many of the trace's records have been folded (grows with every update that saw news)."""
+        return self._seen
+
+    @property
+    def kept(self) -> int:
+        """How many records of this family the series hold (grows only when one of them grew)."""
+        return self._kept
+
+    def update(self, trace: Trace) -> bool:
+        """Fold the records appended since the last call; True if any series grew."""
+        if trace is not self.trace:
+            self.reset(trace)
+        records = trace.records
+        new = records[self._seen :]
+        self._seen = len(records)
+        return self.fold(new, trace.t0_ns)
+
+    def fold(self, new: np.ndarray, t0_ns: int = 0) -> bool:
+        """Fold records (any kinds, arrived after those folded so far); True if any series grew."""
+        if not len(new):
+            return False
+        latest = int(new[:, 0].max())
+        self.latest_ns = latest if self.latest_ns is None else max(self.latest_ns, latest)
+        mine = new[np.isin(new[:, 2], self.kinds)]
+        if not len(mine):
+            return False
+        order = np.argsort(mine[:, self.key_column], kind="stable")
+        mine = mine[order]
+        self._kept += len(mine)
+        earliest = int(mine[:, 0].min())
+        self.changed_from_ns = earliest if self.changed_from_ns is None else min(self.changed_from_ns, earliest)
+        keys = mine[:, self.key_column]
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))  # sorted by key above
+        bounds = [*first.tolist(), len(mine)]
+        t = mine[:, 0]
+        columns = np.empty((len(mine), 3), dtype=np.float64)  # every key's columns at once, then split
+        columns[:, :2] = self.values_of(mine)
+        columns[:, 2] = (t - t0_ns) / 1e9
+        for k, key in enumerate(keys[first].tolist()):
+            a, b = bounds[k], bounds[k + 1]
+            self.series.setdefault(key, Series()).extend(t[a:b], columns[a:b])
+        return True
+
+    def values_of(self, part: np.ndarray) -> np.ndarray:
+        """(n, 2) float columns of a key's new records."""
+        raise NotImplementedError
+
+
+class ValueWrites(SeriesStore):
+    """Writes to shared values by slot: value (float) and writer process index."""
+
+    def __init__(self):
+        super().__init__((ev.VALUE, ev.VALUE_F), 3)
+
+    def values_of(self, part: np.ndarray) -> np.ndarray:
+        vals = part[:, 4].astype(np.float64)
+        floats = part[:, 2] == ev.VALUE_F
+        if floats.any():
+            vals[floats] = part[floats, 4].view(np.float64)
+        return np.column_stack([vals, part[:, 1].astype(np.float64)])
+
+
+class Samples(SeriesStore):
+    """psutil samples by process: CPU % and resident memory in MB."""
+
+    def __init__(self):
+        super().__init__((ev.SAMPLE,), 1)
+
+    def values_of(self, part: np.ndarray) -> np.ndarray:
+        return np.column_stack([part[:, 3] / 100.0, part[:, 4] / 1e6])
+
+
+def value_series(records: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writes to one shared value, folded at once: times (ns), values (float), writer indexes."""
+    writes = ValueWrites()
+    writes.fold(records[records[:, 3] == slot])
+    series = writes.series.get(slot)
+    if series is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+    return series.times(), series.column(0), series.column(1).astype(np.int64)
