@@ -35,7 +35,7 @@ MIN_TASK_LABEL_PX = 44  # a task segment narrower than this (pixels) gets no lab
 LANE_FONT_PX = (7, 13)  # lane label font size (pixels): 80 % of a lane's height, within these
 LEGEND_STATES = ("starting", "working", "waiting", "holding", "blocked", "sleeping", "idle", "crashed")
 DEADLOCK_RED = "#C00000"
-_LIVE_STATUSES = (None, "ready", "running")
+_LIVE_STATUSES = ev.LIVE_STATUSES
 
 
 def nice_span(seconds: float) -> float:
