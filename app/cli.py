@@ -150,11 +150,17 @@ def _write_png(trace, path: str, lang: str) -> bool:
     if (not os.environ.get("QT_QPA_PLATFORM") and sys.platform not in ("win32", "darwin")
             and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display (a server, CI): draw without one
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from app.gui.export import ExportError, export_run_image
     from app.gui.i18n import CHINESE, Language
 
+    def quiet(_kind, _context, message):  # the offscreen platform's notes on window hints are noise here
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
     app = QApplication.instance() or QApplication(["procscope"])
     language = Language(app)
     language.set(CHINESE if lang == "zh" else "en")
