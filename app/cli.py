@@ -1,8 +1,11 @@
-"""The headless command line of DESIGN §4: ``list``, ``run``, ``code``.
+"""The headless command line: ``list``, ``run``, ``code``.
 
 Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
-what is allowed; nothing written) · 3 the run failed, crashed or timed out
-(everything it started is gone).
+what is allowed; nothing written, nothing started) · 3 the run failed, crashed
+or timed out, or its picture could not be drawn (everything it started is gone).
+
+Qt is loaded only for ``run --png``: every other command runs where PySide6 is
+not even installed.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import locale
 import os
 import sys
 
+from app.core.events import RunStatus
 from app.core.params import ParamError, parse_assignments
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_FAILED = 0, 2, 3
@@ -33,13 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("lesson")
     p_run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_run.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
-    p_run.add_argument("--json", dest="json_out", metavar="FILE|-")
-    p_run.add_argument("--trace", metavar="FILE")
-    p_run.add_argument("--csv", metavar="FILE")
-    p_run.add_argument("--chrome-trace", metavar="FILE")
-    p_run.add_argument("--png", metavar="FILE")
-    p_run.add_argument("--timeout", metavar="S")
-    p_run.add_argument("--lang", choices=("en", "zh"), default=None)
+    p_run.add_argument("--json", dest="json_out", metavar="FILE|-", help="the run's summary as JSON (- prints it)")
+    p_run.add_argument("--trace", metavar="FILE", help="the recorded run, to replay in the window")
+    p_run.add_argument("--csv", metavar="FILE", help="every event as a CSV row")
+    p_run.add_argument("--chrome-trace", metavar="FILE", help="the run for Perfetto / chrome://tracing")
+    p_run.add_argument("--png", metavar="FILE",
+                       help="the activity lanes and shared values of the finished run as one PNG image")
+    p_run.add_argument("--timeout", metavar="S", help="stop the run after S seconds (exit code 3)")
+    p_run.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of the explanation and the image (default: the locale's)")
     p_code = sub.add_parser("code", help="print the runnable script of a lesson")
     p_code.add_argument("lesson")
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
@@ -107,12 +113,14 @@ def _run(args) -> int:
 
     runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method)
     timeout = _timeout(args.timeout)
-    if args.png:
-        raise ParamError("--png: not available yet in this version; allowed: --json, --trace, --csv, --chrome-trace")
+    if args.png == "-":
+        raise ParamError("--png: '-' is not allowed (an image is not printed); allowed: a file path in a writable "
+                         "folder")
     outputs = (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv),
-               ("--chrome-trace", args.chrome_trace))
+               ("--chrome-trace", args.chrome_trace), ("--png", args.png))
     for option, path in outputs:
         _check_writable(option, path)
+    lang = args.lang or _default_lang()
     trace = runner.run(timeout=timeout)
     from app.core.summary import build_summary
 
@@ -125,13 +133,43 @@ def _run(args) -> int:
         from app.core.chrome_trace import write_chrome_trace
 
         write_chrome_trace(trace, args.chrome_trace)
+    drawn = _write_png(trace, args.png, lang) if args.png else True
     if args.json_out == "-":
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         if args.json_out:
             _write_json(args.json_out, summary)
-        _print_human(trace, summary, args.lang or _default_lang())
-    return EXIT_OK if summary["status"] == "done" else EXIT_FAILED
+        _print_human(trace, summary, lang)
+    return EXIT_OK if summary["status"] == RunStatus.DONE and drawn else EXIT_FAILED
+
+
+def _write_png(trace, path: str, lang: str) -> bool:
+    """The lanes and values of the run as one PNG, drawn by the window's own export, off screen.
+
+    Qt is imported here only: a run without --png never loads it."""
+    if (not os.environ.get("QT_QPA_PLATFORM") and sys.platform not in ("win32", "darwin")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display (a server, CI): draw without one
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.export import ExportError, export_run_image
+    from app.gui.i18n import CHINESE, Language
+
+    def quiet(_kind, _context, message):  # the offscreen platform's notes on window hints are noise here
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
+    app = QApplication.instance() or QApplication(["procscope"])
+    language = Language(app)
+    language.set(CHINESE if lang == "zh" else "en")
+    try:
+        export_run_image(trace, path)
+    except ExportError as exc:
+        print(f"procscope: error: --png: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -146,7 +184,10 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _default_lang() -> str:
-    name = os.environ.get("LANG") or os.environ.get("LC_ALL") or (locale.getlocale()[0] or "")
+    """The language of messages by POSIX precedence: LC_ALL, then LC_MESSAGES, then LANG, then the locale."""
+    name = next((os.environ[var] for var in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(var)), None)
+    if name is None:
+        name = locale.getlocale()[0] or ""
     return "zh" if name.lower().startswith("zh") else "en"
 
 

@@ -1,4 +1,5 @@
-"""Command line: no argument opens the GUI; subcommands run headless (DESIGN §4)."""
+"""Entry points. ``procscope`` / ``python -m app``: no argument opens the window, subcommands run headless.
+``procscope-gui``: the window only (a windowed launcher on Windows, where it has no console to print to)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,12 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_cli(argv)
 
+
+
+def gui_main() -> int:
+    from app.diagnostics import count
+
+    count("main")
+    from app.gui.app import run_gui
+
+    return run_gui()

@@ -1,4 +1,4 @@
-"""The event record and the process states (DESIGN §3).
+"""The event vocabulary: the record, its kinds, the process states, how a process ended, the run status.
 
 This is the only thing that crosses process boundaries. A worker buffers
 records ``(t_ns, process_index, kind, a, b)`` as native int64 and sends them
@@ -12,6 +12,7 @@ Imported by workers: standard library only (no numpy, no Qt).
 from __future__ import annotations
 
 import struct
+from enum import StrEnum
 
 RECORD_FIELDS = 5  # t_ns, process_index, kind, a, b
 TAG_RECORDS = 1
@@ -24,7 +25,7 @@ STATE = 0  # a = state code, b = detail (task number + 1, lock id + 1, ...; 0 = 
 VALUE = 1  # a = value slot, b = integer value
 VALUE_F = 2  # a = value slot, b = IEEE-754 bits of a float value
 TASK = 3  # a = task number, b = TASK_START / TASK_END
-EXIT = 4  # parent-side: a = exit code (or EXIT_UNKNOWN), b = 1 if crashed
+EXIT = 4  # parent-side: a = exit code (or EXIT_UNKNOWN), b = how it ended (EXIT_DONE, ... below)
 SAMPLE = 5  # parent-side: a = CPU % × 100, b = resident bytes
 LOCK = 6  # a = LOCK_REQUEST / LOCK_ACQUIRED / LOCK_RELEASED, b = lock id
 
@@ -95,17 +96,33 @@ STATE_COLORS = {
     "crashed": "#000000",
 }
 
-STATE_LABELS = {
-    "starting": {"en": "starting", "zh": "启动中"},
-    "working": {"en": "working", "zh": "工作中"},
-    "waiting": {"en": "waiting", "zh": "等待"},
-    "holding": {"en": "holding a lock", "zh": "持有锁"},
-    "blocked": {"en": "blocked on a queue", "zh": "队列阻塞"},
-    "sleeping": {"en": "sleeping / I/O", "zh": "休眠/I/O"},
-    "idle": {"en": "idle", "zh": "空闲"},
-    "done": {"en": "done", "zh": "完成"},
-    "crashed": {"en": "crashed", "zh": "崩溃"},
-}
+# --- how a process ended: the ``b`` of its EXIT record ------------------------------
+EXIT_DONE = 0  # it sent its last "done" state
+EXIT_CRASHED = 1  # it died of an exception, a signal or a kill from outside the run
+EXIT_TERMINATED = 2  # the run ended it on purpose while the run went on (a pool's terminate())
+EXIT_STOPPED = 3  # the run ended it because the run was stopped (Stop, a timeout, a deadlock)
+EXIT_HOW = {EXIT_DONE: "done", EXIT_CRASHED: "crashed", EXIT_TERMINATED: "terminated", EXIT_STOPPED: "stopped"}
+
+
+# --- the run as a whole --------------------------------------------------------------
+class RunStatus(StrEnum):
+    """Where a run is. A ``str``: the values are the very strings of ``--json`` "status" and trace files."""
+
+    READY = "ready"  # made, not started
+    RUNNING = "running"
+    DONE = "done"  # the lesson ran to its end (a deadlock lesson: it showed its deadlock)
+    CRASHED = "crashed"  # ran to its end, but a process of it crashed
+    STOPPED = "stopped"  # the user stopped it
+    TIMEOUT = "timeout"  # --timeout ran out
+    FAILED = "failed"  # the lesson's own parent code raised
+    DEADLOCK = "deadlock"  # a wait-for cycle was found and the run was ended
+
+
+FINAL_STATUSES = frozenset({RunStatus.DONE, RunStatus.CRASHED, RunStatus.STOPPED, RunStatus.TIMEOUT,
+                            RunStatus.FAILED, RunStatus.DEADLOCK})
+# A trace whose meta has no status yet (None) is one being recorded too.
+LIVE_STATUSES = frozenset({None, RunStatus.READY, RunStatus.RUNNING})
+assert not FINAL_STATUSES & LIVE_STATUSES and {None, *RunStatus} == FINAL_STATUSES | LIVE_STATUSES
 
 
 def float_to_bits(value: float) -> int:

@@ -296,7 +296,7 @@ class LaneStore:
         trace = self.trace
         if trace is not None and "end_ns" in trace.meta:
             return int(trace.meta["end_ns"])
-        if trace is not None and trace.meta.get("status") == "running":
+        if trace is not None and trace.meta.get("status") == ev.RunStatus.RUNNING:
             # A live run: perf_counter_ns is the workers' clock too (system-wide monotonic),
             # so an open state (a process waiting for a lock) reaches the present moment.
             return max(self.latest_ns or 0, perf_counter_ns())

@@ -1,6 +1,6 @@
 """Runs a lesson for real and records it; guarantees no process outlives the run.
 
-Lifecycle: ready → running → (done | crashed | stopped | timeout | failed).
+Lifecycle (``RunStatus``): ready → running → one of ``FINAL_STATUSES``.
 The lesson's parent-side code runs in the thread that calls ``Runner.run``
 (the CLI's main thread, the GUI's controller thread). A receiver thread waits
 on every worker's pipe and folds batches into the ``Trace``; a sampler thread
@@ -26,7 +26,7 @@ import psutil
 
 from app.core import events as ev
 from app.core import probe as probe_module
-from app.core import trace as trace_module
+from app.core.events import RunStatus
 from app.core.lessons import get_lesson
 from app.core.params import ParamError, resolve
 from app.core.pipe_waiter import PipeWaiter
@@ -47,9 +47,6 @@ assert max(ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK) < _FIRST_WAITFOR_KIND
 # (~35 ms each otherwise; DESIGN §8: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default;
 # the catalogue brings every lesson module (the package alone imports none of them).
 FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons.catalogue"]
-
-FINAL_STATUSES = ("done", "crashed", "stopped", "timeout", "failed", "deadlock")
-
 
 class RunStopped(Exception):
     """Raised inside a lesson's parent code when the run is being stopped."""
@@ -78,7 +75,7 @@ class Runner:
         self.ctx = multiprocessing.get_context(start_method)
         if "forkserver" in available_start_methods():  # takes effect when the fork server starts (once)
             multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
-        self.status = "ready"
+        self.status = RunStatus.READY
         self.trace = Trace({
             "lesson": self.lesson.id,
             "params": dict(self.values),
@@ -90,7 +87,8 @@ class Runner:
         self._sample_hz = sample_hz
         self._emit_lock = threading.Lock()
         self._stop = threading.Event()
-        self._stop_reason: str | None = None
+        self._stop_reason: RunStatus | None = None
+        self._stopped = False  # the processes were ended because the run was stopped (not at its end)
         self._finished = threading.Event()
         self._lock = threading.Lock()  # guards the registries below
         self._workers: list = []  # (index, Process) started by the parent
@@ -99,7 +97,9 @@ class Runner:
         self._managers: list = []
         self._terminated_by_run: set[int] = set()  # pids the run itself ended on purpose
         self._exit_seen_ns: dict[int, int] = {}  # pid -> when the parent saw it gone
-        self._pid_by_index: dict[int, int] = {}
+        self._pid_by_index: dict[int, int] = {}  # processes of the run not known to have ended
+        self._ended_indexes: set[int] = set()  # their pids are never sampled again, even if reused
+        self._lane_of: dict[int, int] = {}  # id(Process) -> its lane index, for the workers the parent started
         self._writers_to_close: list = []
         self._pending: list = []  # texts held back while the lesson starts processes (see _hold_text)
         self._readers: set = set()  # the receiver's pipes: those still open
@@ -119,8 +119,11 @@ class Runner:
                 pending, self._pending = self._pending, []
                 texts = [*pending, *texts]
             for _t, index, kind, payload in texts:
-                if kind in (ev.HELLO, ev.META) and isinstance(payload, dict) and payload.get("pid"):
+                if (kind in (ev.HELLO, ev.META) and isinstance(payload, dict) and payload.get("pid")
+                        and index not in self._ended_indexes):
                     self._pid_by_index[index] = payload["pid"]
+            if records is not None and len(records):
+                self._forget_ended(records)
             self.trace.append(records, texts)
             if self._listener is not None:
                 self._listener(records, list(texts))
@@ -131,11 +134,20 @@ class Runner:
         if found:
             self._on_deadlock(found)
 
+    def _forget_ended(self, records: np.ndarray) -> None:
+        """A process's last state (done, crashed) or its EXIT: it is no longer one of the live ones."""
+        kinds = records[:, 2]
+        final = ((kinds == ev.STATE) & (records[:, 3] >= ev.DONE)) | (kinds == ev.EXIT)
+        if final.any():
+            for index in np.unique(records[final, 1]).tolist():
+                self._ended_indexes.add(index)
+                self._pid_by_index.pop(index, None)
+
     def _on_deadlock(self, found: dict) -> None:
         """Every process of a cycle waits for the next: record it and end the run."""
         found = dict(found, detected_ns=perf_counter_ns())
         self.emit_text(ev.PARENT_INDEX, ev.RESULT, {"deadlock": found})
-        self.stop("deadlock")
+        self.stop(RunStatus.DEADLOCK)
 
     def emit_text(self, index: int, kind: int, payload) -> None:
         self.emit(None, [(perf_counter_ns(), index, kind, payload)])
@@ -226,7 +238,7 @@ class Runner:
         with self._lock:
             self._workers.append((index, process))
         self._hold_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested})
-        process.lane = index
+        self._lane_of[id(process)] = index
         process.start()
         writer.close()  # the child has its own copy; EOF then means the child is gone
         self._hold_text(index, ev.META, {"pid": process.pid})
@@ -274,10 +286,19 @@ class Runner:
         self.emit_text(index, ev.META, {"pid": manager._process.pid})
         return manager
 
+    def lane_of(self, process) -> int:
+        """The lane index of a worker this run started."""
+        return self._lane_of[id(process)]
+
     def note_exit(self, process) -> None:
         """Remember when the parent saw a process gone: the lane's end on the time axis."""
         with self._lock:
             self._exit_seen_ns.setdefault(process.pid, perf_counter_ns())
+        with self._emit_lock:
+            for index, pid in list(self._pid_by_index.items()):
+                if pid == process.pid:
+                    self._ended_indexes.add(index)
+                    del self._pid_by_index[index]
 
     def mark_terminated(self, pids) -> None:
         with self._lock:
@@ -288,7 +309,9 @@ class Runner:
             return [p for _i, p in self._workers] + list(self._extra)
 
     def live_pids(self) -> dict[int, int]:
-        return dict(self._pid_by_index)
+        """{lane index: pid} of the processes of the run that have not ended (as far as the run knows)."""
+        with self._emit_lock:
+            return dict(self._pid_by_index)
 
     # --- stopping -----------------------------------------------------------------------
     def check(self) -> None:
@@ -299,7 +322,7 @@ class Runner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def stop(self, reason: str = "stopped") -> None:
+    def stop(self, reason: RunStatus = RunStatus.STOPPED) -> None:
         """Stop at any moment, from any thread; forced if the lesson does not yield."""
         if self._stop.is_set() or self._finished.is_set():
             return
@@ -314,12 +337,12 @@ class Runner:
 
     # --- the run ------------------------------------------------------------------------
     def run(self, timeout: float | None = None) -> Trace:
-        if self.status != "ready":
+        if self.status != RunStatus.READY:
             raise RuntimeError("a Runner runs once")
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self._next_index = self.ctx.Value("i", 0)
         self.trace.meta["t0_ns"] = perf_counter_ns()
-        self.trace.meta["status"] = "running"
+        self.trace.meta["status"] = RunStatus.RUNNING
         receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
         receiver.start()
         sampler = None
@@ -328,26 +351,26 @@ class Runner:
             sampler.start()
         timer = None
         if timeout is not None:
-            timer = threading.Timer(timeout, self.stop, ("timeout",))
+            timer = threading.Timer(timeout, self.stop, (RunStatus.TIMEOUT,))
             timer.daemon = True
             timer.start()
-        status = "done"
+        status = RunStatus.DONE
         try:
             self.lesson.run(RunContext(self), self.values)
         except RunStopped:
-            status = self._stop_reason or "stopped"
+            status = self._stop_reason or RunStatus.STOPPED
         except KeyboardInterrupt:
-            self._stop_reason = "stopped"
-            status = "stopped"
+            self._stop_reason = RunStatus.STOPPED
+            status = RunStatus.STOPPED
         except Exception:  # noqa: BLE001 - a lesson's own failure ends the run, reported
-            status = self._stop_reason or "failed"
+            status = self._stop_reason or RunStatus.FAILED
             self.emit_text(ev.PARENT_INDEX, ev.ERROR, traceback.format_exc())
         finally:
             if timer is not None:
                 timer.cancel()
-            if self._stop.is_set() and status == "done":
-                status = self._stop_reason or "stopped"
-            self._shutdown(stopped=status != "done")
+            if self._stop.is_set() and status == RunStatus.DONE:
+                status = self._stop_reason or RunStatus.STOPPED
+            self._shutdown(stopped=status != RunStatus.DONE)
             self._receiving = False
             self._wake_w.send_bytes(b"")
             receiver.join(timeout=DRAIN_S + 1)
@@ -357,10 +380,11 @@ class Runner:
             self._finished.set()
             for conn in (self._wake_r, self._wake_w):
                 conn.close()
-        if status == "done" and any(p.ended == "crashed" for p in self.trace.processes().values()):
-            status = "crashed"
-        if status == "deadlock" and self.lesson.expects_deadlock:
-            status = "done"  # the lesson succeeded in showing one
+        if status == RunStatus.DONE and any(p.ended == ev.EXIT_HOW[ev.EXIT_CRASHED]
+                                            for p in self.trace.processes().values()):
+            status = RunStatus.CRASHED
+        if status == RunStatus.DEADLOCK and self.lesson.expects_deadlock:
+            status = RunStatus.DONE  # the lesson succeeded in showing one
         self.status = status
         self.trace.meta["status"] = status
         self.trace.meta["end_ns"] = perf_counter_ns()
@@ -411,13 +435,13 @@ class Runner:
             st = self.trace.states(index)
             last = int(st[-1, 1]) if len(st) else None
             if last == ev.DONE:
-                how = trace_module.EXIT_DONE
+                how = ev.EXIT_DONE
             elif last == ev.CRASHED:
-                how = trace_module.EXIT_CRASHED
+                how = ev.EXIT_CRASHED
             elif process.pid in self._terminated_by_run:
-                how = trace_module.EXIT_STOPPED if self._stopped else trace_module.EXIT_TERMINATED
+                how = ev.EXIT_STOPPED if self._stopped else ev.EXIT_TERMINATED
             else:
-                how = trace_module.EXIT_CRASHED  # gone without a final event: killed from outside
+                how = ev.EXIT_CRASHED  # gone without a final event: killed from outside
             code = process.exitcode if process.exitcode is not None else ev.EXIT_UNKNOWN
             rows.append((self._exit_seen_ns.get(process.pid, now), index, ev.EXIT, code, how))
         if rows:
@@ -454,7 +478,7 @@ class RunContext:
         trace = self._runner.trace
         while True:
             self.check()
-            if all((trace.states(p.lane)[:, 1] == code).any() for p in processes):
+            if all((trace.states(self._runner.lane_of(p))[:, 1] == code).any() for p in processes):
                 return
             self._runner._stop.wait(POLL_S)
 
@@ -473,15 +497,6 @@ class RunContext:
             self.check()
             async_result.wait(POLL_S)
         return async_result.get()
-
-    def next_result(self, iterator):
-        """``next()`` of a pool's imap iterator; raises StopIteration at the end."""
-        while True:
-            self.check()
-            try:
-                return iterator.next(timeout=POLL_S)
-            except multiprocessing.TimeoutError:
-                continue
 
     def get(self, q):
         while True:

@@ -46,7 +46,8 @@ class ProcStat:
             return None
         # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")"
         fields = data[data.rfind(b")") + 2:].split()
-        if not fields or fields[0] == b"Z":
+        if not fields or fields[0] == b"Z":  # a zombie has ended: it will not run again
+            self.forget(pid)
             return None
         utime, stime, rss_pages = int(fields[11]), int(fields[12]), int(fields[21])
         return (utime + stime) / self._tick, rss_pages * self._page
@@ -62,14 +63,18 @@ class ProcStat:
 
 
 class Sampler:
-    def __init__(self, pids, emit, hz: float = SAMPLE_HZ):
+    def __init__(self, pids, emit, hz: float = SAMPLE_HZ, clock=perf_counter_ns):
         self._pids = pids  # callable: {index: pid} of the run's live processes
         self._emit = emit  # callable(records ndarray)
+        self._clock = clock
         self._period = 1.0 / hz
         self._stop = threading.Event()
         self._procs: dict[int, psutil.Process] = {}
         self._stat = ProcStat() if ProcStat.available else None
-        self._last: dict[int, tuple[int, float]] = {}  # pid -> (when, CPU seconds) of its last reading
+        self._last: dict[int, tuple[int, float]] = {}  # pid -> (just before, CPU seconds) of its last reading
+        # Pids found gone (or zombies): never read again, so a dead one costs nothing and a reused one
+        # (another program's process) is never reported as the run's.
+        self._gone: set[int] = set()
         self._thread = threading.Thread(target=self._loop, name="procscope-sampler", daemon=True)
 
     def start(self) -> None:
@@ -89,28 +94,37 @@ class Sampler:
     def sample_once(self) -> None:
         rows = []
         for index, pid in list(self._pids().items()):
+            if pid in self._gone:
+                continue
             reading = self._read(pid)
             if reading is not None:
                 cpu, rss = reading
-                rows.append((perf_counter_ns(), index, ev.SAMPLE, int(cpu * 100), rss))
+                rows.append((self._clock(), index, ev.SAMPLE, int(cpu * 100), rss))
         if rows:
             self._emit(np.array(rows, dtype=np.int64))
 
     def _read(self, pid: int) -> tuple[float, int] | None:
-        """CPU % since the last reading and resident bytes; None for a first reading (it primes)."""
+        """CPU % since the last reading and resident bytes; None for a first reading (it primes) or a gone process.
+
+        The interval runs from just before the last read to just after this one, so it holds the whole
+        time between the two: a sampler thread paused between its clock and its read (a loaded machine)
+        makes the figure a little low, never above what the process could have used.
+        """
         if self._stat is None:
             return self._read_psutil(pid)
-        now = perf_counter_ns()
+        before = self._clock()
         reading = self._stat.read(pid)
+        after = self._clock()
         if reading is None:
             self._last.pop(pid, None)
+            self._gone.add(pid)
             return None
         cpu_s, rss = reading
         last = self._last.get(pid)
-        self._last[pid] = (now, cpu_s)
-        if last is None or rss == 0 or now <= last[0]:
+        self._last[pid] = (before, cpu_s)
+        if last is None or rss == 0 or after <= last[0]:
             return None
-        return 100.0 * (cpu_s - last[1]) / ((now - last[0]) / 1e9), rss
+        return 100.0 * (cpu_s - last[1]) / ((after - last[0]) / 1e9), rss
 
     def _read_psutil(self, pid: int) -> tuple[float, int] | None:
         proc = self._procs.get(pid)
@@ -122,8 +136,14 @@ class Sampler:
             with proc.oneshot():
                 cpu = proc.cpu_percent(None)
                 rss = proc.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            self._procs.pop(pid, None)
+            self._gone.add(pid)
+            return None
+        except psutil.AccessDenied:
             return None
         if rss == 0:  # an exited process not yet reaped (a zombie) has no memory to report
+            self._procs.pop(pid, None)
+            self._gone.add(pid)
             return None
         return cpu, rss

@@ -1,8 +1,13 @@
-"""The ``--json`` summary of a run (DESIGN §4): stable keys, add but never rename."""
+"""The ``--json`` summary of a run: stable keys, add but never rename.
+
+The one place a summary is made: the command line, the window at the end of a
+run and a replayed file all show ``summarize(trace)``.
+"""
 
 from __future__ import annotations
 
 from app.core import events as ev
+from app.core.events import RunStatus
 from app.core.lessons import get_lesson
 from app.core.trace import Trace
 
@@ -38,3 +43,18 @@ def build_summary(trace: Trace) -> dict:
         "errors": parent_errors,
         "events": len(trace),
     }
+
+
+def summarize(trace: Trace | None, status: str | None = None, error: BaseException | None = None) -> dict:
+    """``build_summary(trace)``; or, when there is no trace (``error`` says why) or it cannot be summarised,
+    a short summary that says why: ``{"status": ..., "error": "TypeName: message"}``, whose status is
+    ``status`` if given, else the trace's, else ``failed``. Callers tell the two apart by the "error" key."""
+    if error is None and trace is not None:
+        try:
+            return build_summary(trace)
+        except Exception as exc:  # noqa: BLE001 - a foreign or broken trace: said in the summary
+            error = exc
+    if status is None and trace is not None:
+        status = trace.meta.get("status")
+    why = f"{type(error).__name__}: {error}" if error is not None else "no run was recorded"
+    return {"status": status or RunStatus.FAILED, "error": why}

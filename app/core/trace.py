@@ -23,6 +23,7 @@ import numpy as np
 
 from app.core import events as ev
 from app.core.atomic import atomic_open
+from app.core.events import EXIT_CRASHED, EXIT_DONE, EXIT_HOW, EXIT_STOPPED, EXIT_TERMINATED  # noqa: F401 - re-exported
 from app.core.folds import lane_intervals, value_series
 
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
@@ -279,10 +280,6 @@ class Trace:
                     [f"{self.seconds(t_ns):.9f}", index, names.get(index, "parent" if index < 0 else ""),
                      kind, what, value, detail, text]
                 )
-
-
-EXIT_HOW = {0: "done", 1: "crashed", 2: "terminated", 3: "stopped"}
-EXIT_DONE, EXIT_CRASHED, EXIT_TERMINATED, EXIT_STOPPED = 0, 1, 2, 3
 
 
 def _is_text_event(item) -> bool:

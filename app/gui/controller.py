@@ -5,7 +5,7 @@ GUI thread never waits on a process, a queue or a lock. The live ``Trace`` is
 shared: the runner's threads append to it (under its lock) and the window's
 display timer reads it — no per-event signal crosses threads.
 
-Phases: idle → running → stopping → (done | crashed | stopped | timeout | failed | deadlock) → idle.
+Phases: idle → running → stopping → one of ``FINAL_STATUSES`` (``RunStatus``), kept until the next run.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from time import perf_counter_ns
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.core.events import RunStatus
 from app.core.runner import Runner
-from app.core.summary import build_summary
+from app.core.summary import summarize
 from app.core.trace import Trace
+from app.gui.state_names import IDLE, STOPPING
 
 
 class _RunThread(QThread):
@@ -30,12 +32,11 @@ class _RunThread(QThread):
         # Whatever happens, the window hears that the run ended: it must never stay "running".
         try:
             trace = self.runner.run()
-            summary = build_summary(trace)
-            status = self.runner.status
         except Exception as exc:  # noqa: BLE001 - reported to the window, not lost in a thread
-            status = "failed"
-            summary = {"status": status, "error": f"{type(exc).__name__}: {exc}"}
-        self.done.emit(status, summary)
+            summary = summarize(None, RunStatus.FAILED, exc)
+        else:
+            summary = summarize(trace, RunStatus.FAILED)  # "failed" if the summary itself fails
+        self.done.emit(summary["status"], summary)
 
 
 class RunController(QObject):
@@ -47,7 +48,7 @@ class RunController(QObject):
         super().__init__(parent)
         self._thread: _RunThread | None = None
         self.runner: Runner | None = None
-        self.phase = "idle"
+        self.phase: str = IDLE  # IDLE, STOPPING or a RunStatus
         self.started_ns: int | None = None
 
     @property
@@ -67,14 +68,14 @@ class RunController(QObject):
         self._thread = _RunThread(runner, self)
         self._thread.done.connect(self._on_done)
         self.started_ns = perf_counter_ns()
-        self._set_phase("running")
+        self._set_phase(RunStatus.RUNNING)
         self._thread.start()
         self.started.emit(runner.trace)
         return runner.trace
 
     def stop(self) -> None:
         if self.runner is not None and self.running:
-            self._set_phase("stopping")
+            self._set_phase(STOPPING)
             self.runner.stop()
 
     def shutdown(self, timeout_s: float = 15.0) -> bool:
@@ -89,6 +90,7 @@ class RunController(QObject):
         return ended
 
     def process_count(self) -> int:
+        """The processes of the run still alive (as far as the run knows)."""
         return len(self.runner.live_pids()) if self.runner is not None else 0
 
     def _on_done(self, status: str, summary) -> None:

@@ -373,6 +373,45 @@ def export_window(widget: QWidget, path, scale: float = 1.0) -> None:
     _write_bytes(given, full, data)
 
 
+# --- a finished run in one picture (``procscope run --png``) --------------------------------
+RUN_IMAGE_SIZE = (1400, 900)  # logical pixels of the lanes over the values, as a maximised window shows them
+RUN_IMAGE_AXIS_PX = 200  # room for the longest lane label, as in the window
+
+
+def export_run_image(trace, path, size: tuple[int, int] = RUN_IMAGE_SIZE) -> None:
+    """Write the activity lanes over the shared values of ``trace`` as one PNG (the window's plots, drawn by
+    ``export_window``). Needs a QApplication; the plots are made, drawn off screen and thrown away."""
+    from PySide6.QtWidgets import QApplication, QVBoxLayout
+
+    from app.gui.plots.lanes import ActivityPlot
+    from app.gui.plots.values import ValuePlot
+
+    given = os.fspath(path) if path is not None else ""
+    check_writable(given)  # before any drawing
+    page = QWidget()
+    page.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    page.setStyleSheet("background: white")
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    lanes, values = ActivityPlot(), ValuePlot()
+    values.setXLink(lanes)
+    for plot, stretch in ((lanes, 5), (values, 3)):
+        plot.getPlotItem().getAxis("left").setWidth(RUN_IMAGE_AXIS_PX)  # the time axes line up
+        layout.addWidget(plot, stretch)
+    try:
+        page.resize(*size)
+        page.show()  # laid out and sized, never on a screen
+        QApplication.processEvents()
+        for plot in (lanes, values):
+            plot.set_trace(trace)
+            plot.refresh()
+        QApplication.processEvents()
+        export_window(page, given)
+    finally:
+        page.close()
+        page.deleteLater()
+
+
 # --- the recorded run -------------------------------------------------------------------
 def _run_core_writer(path, write) -> None:
     """Call an atomic core writer (temp file + rename) with the same checks and messages."""

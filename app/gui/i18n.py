@@ -20,6 +20,22 @@ CHINESE = "zh_CN"
 LANGUAGES = {ENGLISH: "English", CHINESE: "简体中文"}
 
 
+_APP_PROPERTY = "procscopeLanguage"  # on the QCoreApplication: the language a ``Language`` last set
+
+
+def lesson_key_of(language: str) -> str:
+    """The key of lesson texts and labels in ``language``: ``en`` or ``zh``."""
+    return "zh" if language == CHINESE else "en"
+
+
+def installed_lesson_key() -> str:
+    """The lesson key of the language the app now shows (set by a ``Language``; English before any).
+
+    For a view made without a ``Language``: it asks the app, not a translation of a marker string."""
+    app = QCoreApplication.instance()
+    return lesson_key_of(app.property(_APP_PROPERTY) if app is not None else None)
+
+
 def system_language() -> str:
     return CHINESE if QLocale.system().name().startswith("zh") else ENGLISH
 
@@ -67,9 +83,10 @@ class Language(QObject):
             self._translator = TableTranslator(load_table(language), self)
             app.installTranslator(self._translator)
         self.current = language
+        app.setProperty(_APP_PROPERTY, language)
         self.changed.emit(language)
 
     @property
     def lesson_key(self) -> str:
         """The key of lesson texts and labels in this language: ``en`` or ``zh``."""
-        return "zh" if self.current == CHINESE else "en"
+        return lesson_key_of(self.current)

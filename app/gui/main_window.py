@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from app.core.codegen import generate
 from app.core.lessons import LESSONS
 from app.core.params import ParamError
-from app.core.summary import build_summary
+from app.core.summary import summarize
 from app.core.trace import Trace, TraceFormatError
 from app.diagnostics import count
 from app.gui.controller import RunController
@@ -49,6 +49,7 @@ from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
 from app.gui.settings import AppSettings
+from app.gui.state_names import run_status_text
 from app.gui.view import FrameSchedule, refresh_views
 
 FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
@@ -292,7 +293,7 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._update_buttons()
         self._update_status()
-        self.statusBar().showMessage(self.tr("Run ended: {0}").format(self._status_text(status)), 8000)
+        self.statusBar().showMessage(self.tr("Run ended: {0}").format(run_status_text(status)), 8000)
 
     def refresh_views(self) -> None:
         """Every view (a run ended, a trace opened, the cursor moved)."""
@@ -336,9 +337,12 @@ class MainWindow(QMainWindow):
             return False
         try:
             trace = Trace.load(path)
-            summary = build_summary(trace)
         except (TraceFormatError, ParamError, KeyError, TypeError, ValueError) as exc:
-            QMessageBox.warning(self, self.tr("Cannot open"), self.tr("{0}\n\n{1}").format(path, exc))
+            summary = {"error": str(exc)}
+        else:
+            summary = summarize(trace)
+        if "error" in summary:
+            QMessageBox.warning(self, self.tr("Cannot open"), self.tr("{0}\n\n{1}").format(path, summary["error"]))
             return False
         lesson_id = trace.meta.get("lesson")
         ids = list(LESSONS)
@@ -420,14 +424,8 @@ class MainWindow(QMainWindow):
         self.result.set_summary(self.summary)
         self._update_status()
 
-    def _status_text(self, phase: str) -> str:
-        names = {"idle": self.tr("ready"), "running": self.tr("running"), "stopping": self.tr("stopping"),
-                 "done": self.tr("done"), "crashed": self.tr("a worker crashed"), "stopped": self.tr("stopped"),
-                 "timeout": self.tr("timed out"), "failed": self.tr("failed"), "deadlock": self.tr("deadlock")}
-        return names.get(phase, phase)
-
     def _update_status(self, *_args) -> None:
-        self.phase_label.setText(self._status_text(self.controller.phase))
+        self.phase_label.setText(run_status_text(self.controller.phase))
         if self.controller.running and self.controller.started_ns is not None:
             elapsed = (perf_counter_ns() - self.controller.started_ns) / 1e9
         elif self.trace is not None:

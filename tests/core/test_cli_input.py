@@ -75,10 +75,10 @@ class Cli:
         self.hook_dir = hook_dir
         self.log = log
 
-    def __call__(self, *args: str):
+    def __call__(self, *args: str, unset: tuple[str, ...] = ()):
         import subprocess
 
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in unset}
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(self.hook_dir)])
         env["PROCSCOPE_TEST_PROCESS_LOG"] = str(self.log)
         env["PYTHONIOENCODING"] = "utf-8"
@@ -173,6 +173,11 @@ BAD_INPUT = [
                  id="code-unknown-parameter"),
     pytest.param(["run", "basics", "--set", "workers=1", "--json", ""], ["--json", "''", "allowed"],
                  id="json-empty-path"),
+    pytest.param(["run", "basics", "--png", "{tmp}/missing/x.png"], ["--png", "x.png", "allowed", "writable"],
+                 id="png-in-missing-folder"),
+    pytest.param(["run", "basics", "--png", "{tmp}/a-directory"], ["--png", "a-directory", "directory", "allowed"],
+                 id="png-is-a-directory"),
+    pytest.param(["run", "basics", "--png", "-"], ["--png", "'-'", "allowed", "file path"], id="png-to-stdout"),
 ]
 
 
@@ -307,3 +312,40 @@ def test_run_basics_writes_the_stable_json_summary(cli, tmp_path):
     # Positive control for the process log every bad-input test relies on.
     assert cli.processes_started(), "the process logger saw no process being started"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(("summary.json.tmp", ".procscope-"))]
+
+
+# --- run --png --------------------------------------------------------------------------------
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_png_draws_the_lanes_and_values_without_a_display(cli, tmp_path):
+    """No display and no Qt platform set: the image is drawn off screen all the same."""
+    out = tmp_path / "run.png"
+    result = cli("run", "counter", "--set", "workers=2", "--set", "hold_s=0.01", "--png", str(out),
+                 unset=("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"))
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    data = out.read_bytes()
+    assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert 800 <= width <= 4000 and 500 <= height <= 4000, (width, height)
+    assert len(data) > 20_000  # lanes, labels and curves: an empty white page of that size is a few kB
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".procscope-")]
+
+
+# --- language of the human output ---------------------------------------------------------------
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"LC_ALL": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"LC_MESSAGES": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ({"LANG": "zh_TW.UTF-8"}, "zh"),
+    ({"LC_ALL": "", "LANG": "zh_CN.UTF-8"}, "zh"),  # an empty variable counts as unset
+])
+def test_the_language_follows_posix_precedence(monkeypatch, env, expected):
+    from app.cli import _default_lang
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _default_lang() == expected

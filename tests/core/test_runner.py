@@ -96,3 +96,44 @@ def test_intervals_cover_each_lane_from_request_to_end():
         assert (iv[:, 1] >= iv[:, 0]).all()
         names = {ev.STATE_NAMES[c] for c in np.unique(iv[:, 2])}
         assert {"starting", "working", "holding"} <= names
+
+
+# --- the live processes of a run ---------------------------------------------------------
+def _records(*rows) -> np.ndarray:
+    return np.array(rows, dtype=np.int64)
+
+
+def test_live_pids_drop_a_process_once_it_has_ended():
+    """A process's final state removes it from the live ones; a pid the parent reports late does not bring it back."""
+    runner = Runner("counter", {"workers": "2"}, "spawn", sample_hz=None)  # never run: no process starts
+    runner.emit(None, [(1, 0, ev.META, {"pid": 101}), (1, 1, ev.META, {"pid": 102}), (1, 2, ev.HELLO, {"pid": 103})])
+    assert runner.live_pids() == {0: 101, 1: 102, 2: 103}
+    runner.emit(_records((2, 0, ev.STATE, ev.WORKING, 0), (3, 0, ev.STATE, ev.DONE, 0)))
+    assert runner.live_pids() == {1: 102, 2: 103}
+    runner.emit(_records((4, 1, ev.STATE, ev.CRASHED, 0)))
+    assert runner.live_pids() == {2: 103}
+    runner.emit(_records((5, 2, ev.EXIT, -9, ev.EXIT_CRASHED)))  # killed from outside: only its EXIT says so
+    assert runner.live_pids() == {}
+    runner.emit(None, [(6, 0, ev.META, {"pid": 101})])  # the parent's held-back "pid" text, after the end
+    assert runner.live_pids() == {}
+
+
+def test_no_process_of_a_finished_run_counts_as_live():
+    runner = Runner("counter", {"workers": "2", "hold_s": "0.01"}, "spawn", sample_hz=None)
+    trace = runner.run(timeout=60)
+    assert runner.status == "done"
+    pids = [p.pid for p in trace.processes().values()]
+    assert len(pids) == 2 and all(pids)
+    assert runner.live_pids() == {}
+    assert_all_gone(pids)
+
+
+def test_run_status_values_are_the_json_strings():
+    """The status is an enum in the code and the same plain strings in --json and trace files."""
+    import json
+
+    assert [str(s) for s in ev.RunStatus] == ["ready", "running", "done", "crashed", "stopped", "timeout",
+                                              "failed", "deadlock"]
+    assert json.dumps({"status": ev.RunStatus.TIMEOUT}) == '{"status": "timeout"}'
+    assert ev.FINAL_STATUSES.isdisjoint(ev.LIVE_STATUSES)
+    assert {None, *ev.RunStatus} == ev.FINAL_STATUSES | ev.LIVE_STATUSES

@@ -13,6 +13,7 @@ from app.core.sampler import ProcStat, Sampler
 from tests.helpers import assert_all_gone, wait_until
 
 pytestmark = pytest.mark.skipif(not ProcStat.available, reason="/proc is Linux's")
+USED_S = 0.05  # CPU seconds the busy child uses between two readings, at least
 
 
 def _spin_until(flag) -> None:
@@ -57,17 +58,72 @@ def test_the_sampler_reports_cpu_and_memory_of_a_busy_process():
         child = psutil.Process(process.pid)
         for _ in range(4):  # the first reading primes; then every reading is a sample
             used = sum(child.cpu_times()[:2])
-            wait_until(lambda u=used: sum(child.cpu_times()[:2]) >= u + 0.05, timeout=30,
+            wait_until(lambda u=used: sum(child.cpu_times()[:2]) >= u + USED_S, timeout=30,
                        what="the child to use CPU between two readings")
             sampler.sample_once()
         assert len(rows) == 3
+        # One spinning thread uses at most the wall time between two readings, and that is more than the
+        # USED_S it was seen to use (less one tick: the kernel counts CPU time in ticks). Each reading may be
+        # up to a tick behind, so a sample can show one tick more than was used: whatever the quantisation,
+        # at most 100 % × (1 + tick / (USED_S - tick)), 125 % at 100 ticks a second.
+        tick = 1 / os.sysconf("SC_CLK_TCK")
+        most = 100 * (1 + tick / (USED_S - tick))
         for batch in rows:
             (_t, index, kind, cpu, rss), = batch.tolist()
             assert index == 0 and kind == ev.SAMPLE and rss > 0
-            assert 0 <= cpu <= 100 * 100 * (os.cpu_count() or 1)  # CPU % × 100, every core at most
+            assert 0 <= cpu / 100 <= most  # CPU % × 100
         assert max(batch.tolist()[0][3] for batch in rows) > 0  # spinning: it used some CPU
     finally:
         flag.set()
         process.join(30)
         sampler.stop()
+    assert_all_gone([process.pid])
+
+
+class _FakeStat:
+    """A ``ProcStat`` that hands out prepared readings and counts them."""
+
+    def __init__(self, readings):
+        self._readings = list(readings)
+        self.reads = 0
+
+    def read(self, pid):
+        self.reads += 1
+        return self._readings.pop(0)
+
+    def close(self):
+        pass
+
+
+def test_a_sampler_paused_between_its_clock_and_its_read_never_reports_more_than_the_process_used():
+    """A loaded machine pauses the sampler thread anywhere; the interval must still hold the CPU time read."""
+    ms = 1_000_000
+    # the first reading at 0-1 ms (CPU 0 s); the second: clock at 100 ms, the thread paused for 50 ms, the read at
+    # 150 ms finds 0.150 s of CPU (a spinning process used all of it), clock at 150 ms
+    clock = iter([0, 1 * ms, 100 * ms, 150 * ms, 150 * ms])
+    rows = []
+    sampler = Sampler(lambda: {0: 4242}, rows.append, clock=lambda: next(clock))
+    sampler._stat = _FakeStat([(0.0, 1 << 20), (0.150, 1 << 20)])
+    sampler.sample_once()
+    sampler.sample_once()
+    ((_t, _index, _kind, cpu, _rss),) = rows[0].tolist()
+    assert cpu <= 100 * 100  # one thread: at most 100 %, whenever the read happened
+
+
+def test_a_gone_process_is_not_read_again():
+    """A dead pid costs one failed read, not one a tick; a reused pid is never read as the run's process."""
+    ctx = multiprocessing.get_context("spawn")
+    process = ctx.Process(target=os.getpid)
+    process.start()
+    process.join(30)
+    sampler = Sampler(lambda: {0: process.pid}, lambda rows: None)
+    stat = sampler._stat
+    reads = []
+    real_read = stat.read
+    stat.read = lambda pid: reads.append(pid) or real_read(pid)
+    for _ in range(3):
+        sampler.sample_once()
+    assert reads == [process.pid]
+    assert process.pid not in stat._fds
+    sampler.stop()
     assert_all_gone([process.pid])

@@ -12,7 +12,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox, QSpinBox
 
-from app.core.summary import build_summary
+from app.core.events import RunStatus
+from app.core.summary import summarize
+from app.core.trace import Trace
 from app.gui.main_window import MainWindow
 from tests.helpers import assert_all_gone
 
@@ -114,9 +116,16 @@ def test_each_lesson_runs_from_the_gui(qtbot, window, lesson_id):
     configure(window, lesson_id, SMALL[lesson_id])
     status, summary = run_and_wait(qtbot, window)
     assert status == "done", summary
-    # The window's result is the core's result of the same trace.
-    core = build_summary(window.trace)
-    assert summary["result"] == core["result"]
+    # What the window shows is the summary of its own run: its status, a row per process of it, its explanation.
+    assert summary["status"] == "done" and summary["lesson"] == lesson_id
+    assert window.phase_label.text() == "done"
+    assert sorted(p["pid"] for p in summary["processes"]) == sorted(pids_of(window))
+    rows = {window.table.item(r, 0).text() for r in range(window.table.rowCount())}
+    assert rows == {p["name"] for p in summary["processes"]}
+    explanation = " ".join(summary["result"]["explanation"]["en"].split())
+    shown = " ".join(window.result.toPlainText().split())
+    assert explanation[:60] in shown, (explanation, shown)
+    assert window.controller.process_count() == 0  # none of them is alive
     assert window.activity.lane_count() == len(window.trace.processes())
     assert window.findChild(object, "resultView").toPlainText().strip()
     assert window.table.rowCount() == len(window.trace.processes())
@@ -282,3 +291,32 @@ def test_a_crashing_worker_shows_on_its_lane_and_in_the_result(qtbot, settings, 
     assert win.run_button.isEnabled()  # the app stays usable
     assert_all_gone(pids_of(win))
     win.close()
+
+
+def test_every_run_status_and_phase_has_one_label(qapp):
+    from app.gui.state_names import IDLE, STOPPING, run_status_text, run_status_texts
+
+    texts = run_status_texts()
+    assert set(texts) == {*RunStatus, IDLE, STOPPING}
+    assert all(texts.values())
+    assert run_status_text(RunStatus.TIMEOUT) == "timed out" and run_status_text("foreign") == "foreign"
+
+
+def test_the_language_is_asked_of_the_app_not_of_a_translated_marker(qapp):
+    from app.gui.i18n import CHINESE, ENGLISH, Language, installed_lesson_key
+
+    language = Language()
+    try:
+        language.set(CHINESE)
+        assert installed_lesson_key() == "zh"
+    finally:
+        language.set(ENGLISH)
+    assert installed_lesson_key() == "en"
+
+
+def test_a_summary_that_cannot_be_built_says_why():
+    broken = Trace({"lesson": "no_such_lesson", "status": "done"})
+    summary = summarize(broken)
+    assert summary["status"] == "done" and "no_such_lesson" in summary["error"]
+    assert summarize(None, RunStatus.FAILED, RuntimeError("boom")) == {"status": "failed",
+                                                                       "error": "RuntimeError: boom"}

@@ -3,13 +3,14 @@
 ``show_lesson(lesson_id, key)`` shows one; a missing or unreadable file shows a
 message naming the file instead. ``retranslate()`` shows the current lesson
 again in the language now chosen: the ``Language`` given to the constructor,
-or else the installed translator (as ``ResultView`` asks it).
+or else the language the app now shows (``installed_lesson_key``).
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from app.gui.i18n import installed_lesson_key
 from app.resources import resource_path
 
 
@@ -41,7 +42,7 @@ class LessonText(QTextBrowser):
         if self._language is not None:
             self.key = self._language.lesson_key
         else:
-            self.key = "zh" if self.tr("lesson-language-key:en").endswith(":zh") else "en"
+            self.key = installed_lesson_key()
         self._render()
 
     def _render(self) -> None:

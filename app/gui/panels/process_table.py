@@ -16,9 +16,10 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from app.core import events as ev
+from app.core.events import RunStatus
 from app.core.trace import ProcessInfo, Trace
 from app.gui.panels._latest import LatestRecords
-from app.gui.state_names import state_texts
+from app.gui.state_names import run_status_texts, state_texts
 from app.gui.view import TraceViewMixin
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the value a column sorts by (None sorts last)
@@ -30,6 +31,10 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # on the state cell: the state name (
 COLUMNS = 10
 MB = 1024 * 1024
 MISSING = "—"
+ENDED_DONE = ev.EXIT_HOW[ev.EXIT_DONE]
+# how a process ended without its final event: killed by the run (stopped/terminated) or from outside (crashed)
+ENDED_KILLED = frozenset(ev.EXIT_HOW[how] for how in (ev.EXIT_CRASHED, ev.EXIT_TERMINATED, ev.EXIT_STOPPED))
+NOT_STARTED = "not started"
 
 
 class _Item(QTableWidgetItem):
@@ -87,13 +92,14 @@ class ProcessTable(QTableWidget, TraceViewMixin):
             self.tr("From the moment the parent asked for the process to its first sign of life"))
         self.horizontalHeaderItem(COL_CPU).setToolTip(self.tr("Latest psutil sample at or before the cursor"))
         self.horizontalHeaderItem(COL_MEMORY).setToolTip(self.tr("Latest psutil sample at or before the cursor"))
+        run_words = run_status_texts()
         self._words = {
-            **state_texts(),  # states (DESIGN §3)
-            "not started": self.tr("not started"),
-            # how a process ended (ProcessInfo.ended)
-            "running": self.tr("running"),
-            "terminated": self.tr("terminated"),
-            "stopped": self.tr("stopped"),
+            **state_texts(),  # states of a process; "done" and "crashed" are also how one ended
+            NOT_STARTED: self.tr("not started"),
+            # how a process ended (ProcessInfo.ended), besides done and crashed
+            RunStatus.RUNNING: run_words[RunStatus.RUNNING],
+            ev.EXIT_HOW[ev.EXIT_TERMINATED]: self.tr("terminated"),
+            ev.EXIT_HOW[ev.EXIT_STOPPED]: run_words[RunStatus.STOPPED],
             # roles
             "worker": self.tr("worker"),
             "pool": self.tr("pool worker"),
@@ -173,11 +179,11 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         code = state[1] if state is not None else None
         if exited and code not in (ev.DONE, ev.CRASHED):
             # ended without its final event: killed by the run (stopped/terminated) or crashed
-            name = info.ended if info.ended in ("crashed", "terminated", "stopped") else "done"
+            name = info.ended if info.ended in ENDED_KILLED else ENDED_DONE
         elif code is None:
-            name = "starting" if started else "not started"
+            name = ev.STATE_NAMES[ev.STARTING] if started else NOT_STARTED
         else:
-            name = ev.STATE_NAMES[code] if 0 <= code < len(ev.STATE_NAMES) else "working"
+            name = ev.STATE_NAMES[code] if 0 <= code < len(ev.STATE_NAMES) else ev.STATE_NAMES[ev.WORKING]
 
         self._set(row, COL_NAME, info.name or f"#{info.index}", info.index,  # sorts in lane order
                   tooltip=info.main_file or "")
@@ -188,11 +194,11 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         item = self._set(row, COL_STATE, w.get(name, name), name)
         if item.data(STATE_ROLE) != name:
             item.setData(STATE_ROLE, name)
-            if name == "not started":
+            if name == NOT_STARTED:
                 item.setBackground(QBrush())
                 item.setForeground(QBrush())
             else:
-                color = ev.STATE_COLORS.get(name, ev.STATE_COLORS["done"])  # stopped/terminated: ended
+                color = ev.STATE_COLORS.get(name, ev.STATE_COLORS[ENDED_DONE])  # stopped/terminated: ended
                 item.setBackground(QBrush(QColor(color)))
                 item.setForeground(QBrush(_readable_on(color)))
 
@@ -202,7 +208,7 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         self._set(row, COL_LATENCY, MISSING if latency is None else f"{latency * 1000:.1f}",
                   None if latency is None else latency)
         self._set(row, COL_EXIT, _num(info.exitcode) if exited else MISSING, info.exitcode if exited else None)
-        ended = info.ended if exited else ("running" if started else "not started")
+        ended = info.ended if exited else (RunStatus.RUNNING.value if started else NOT_STARTED)
         self._set(row, COL_ENDED, w.get(ended, ended), ended)
         if sample is not None:
             t_ns, cpu, rss = sample

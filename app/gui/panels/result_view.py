@@ -10,8 +10,7 @@ Language: the explanation comes from ``result["explanation"]["en"|"zh"]``.
 Which key, in this order: ``set_language_key("en"|"zh")`` if it was called
 (it wins until the next ``retranslate()`` with a ``Language``); else the
 ``Language`` passed to the constructor, re-read by ``retranslate()``; else the
-installed translator, asked by ``retranslate()`` (the marker string
-``lesson-language-key:en`` translates to ``lesson-language-key:zh`` in Chinese), so a
+language the app shows now (``app.gui.i18n.installed_lesson_key``), asked by ``retranslate()``, so a
 window that just calls ``retranslate()`` on a language change gets the
 explanation in the new language.
 """
@@ -23,10 +22,12 @@ import json
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from app.core.events import FINAL_STATUSES, RunStatus
 from app.core.lessons import LESSONS, rows
-from app.core.runner import FINAL_STATUSES
-from app.core.summary import build_summary
+from app.core.summary import summarize
 from app.core.trace import Trace
+from app.gui.i18n import installed_lesson_key
+from app.gui.state_names import run_status_text
 from app.gui.view import TraceViewMixin
 
 GOOD = "#009E73"  # Okabe–Ito bluish green
@@ -93,7 +94,7 @@ class ResultView(QTextBrowser, TraceViewMixin):
             self._key = self._language.lesson_key
             self._explicit_key = False
         elif not self._explicit_key:
-            self._key = "zh" if self.tr("lesson-language-key:en").endswith(":zh") else "en"
+            self._key = installed_lesson_key()
         self._render()
 
     def redraw(self, trace: Trace | None) -> None:
@@ -106,17 +107,14 @@ class ResultView(QTextBrowser, TraceViewMixin):
         trace = self._trace
         if trace is not None and trace.meta.get("status") in FINAL_STATUSES:
             if self._auto_summary is None:
-                try:
-                    self._auto_summary = build_summary(trace)
-                except Exception as exc:  # noqa: BLE001 - a foreign or broken trace: say so, do not crash
-                    self._auto_summary = {"_error": f"{type(exc).__name__}: {exc}"}
+                self._auto_summary = summarize(trace)  # a foreign or broken trace: a summary saying why
             return self._auto_summary
         return None
 
     def _render(self) -> None:
         summary = self._current()
-        if summary is not None and "_error" in summary:
-            why = self.tr("The result could not be computed: {error}").format(error=summary["_error"])
+        if summary is not None and "error" in summary and "lesson" not in summary:
+            why = self.tr("The result could not be computed: {error}").format(error=summary["error"])
             text = self._page(self.tr("No result"), why)
         elif summary is not None:
             text = self._render_summary(summary)
@@ -171,13 +169,6 @@ class ResultView(QTextBrowser, TraceViewMixin):
             return text
         return f'<span style="color:{GOOD if emphasis == rows.GOOD else BAD}"><b>{text}</b></span>'
 
-    def _status_word(self, status) -> str:
-        words = {
-            "done": self.tr("done"), "crashed": self.tr("crashed"), "stopped": self.tr("stopped"),
-            "timeout": self.tr("timed out"), "failed": self.tr("failed"), "deadlock": self.tr("deadlock"),
-        }
-        return words.get(status, str(status))
-
     def _render_summary(self, s: dict) -> str:
         key = self._key
         lesson = LESSONS.get(s.get("lesson", ""))
@@ -186,12 +177,12 @@ class ResultView(QTextBrowser, TraceViewMixin):
         explanation = result.get("explanation") or {}
         words = explanation.get(key) or explanation.get("en") or ""
         status = s.get("status")
-        color = GOOD if status == "done" else BAD
+        color = GOOD if status == RunStatus.DONE else BAD
         parts = [f"<h3>{_esc(title)}</h3>"]
         meta = self.tr("Status: {status} · start method: {method} · {seconds} s").format(
             status="\0", method=s.get("start_method") or "—", seconds=_seconds(s.get("duration_s")))
         parts.append("<p>" + _esc(meta).replace(
-            "\0", f'<span style="color:{color}"><b>{_esc(self._status_word(status))}</b></span>') + "</p>")
+            "\0", f'<span style="color:{color}"><b>{_esc(run_status_text(status))}</b></span>') + "</p>")
         if words:
             parts.append(f"<p>{_esc(words, limit=None)}</p>")
         if s.get("error"):  # the run could not be summarised (the controller says why)

@@ -35,7 +35,7 @@ MIN_TASK_LABEL_PX = 44  # a task segment narrower than this (pixels) gets no lab
 LANE_FONT_PX = (7, 13)  # lane label font size (pixels): 80 % of a lane's height, within these
 LEGEND_STATES = ("starting", "working", "waiting", "holding", "blocked", "sleeping", "idle", "crashed")
 DEADLOCK_RED = "#C00000"
-_LIVE_STATUSES = (None, "ready", "running")
+_LIVE_STATUSES = ev.LIVE_STATUSES
 
 
 def nice_span(seconds: float) -> float:
@@ -168,7 +168,7 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
     def refresh(self) -> None:
         """A live run's lanes grow with the clock, so they redraw every frame, events or not."""
         trace = self._trace
-        if trace is not None and trace.meta.get("status") == "running":
+        if trace is not None and trace.meta.get("status") == ev.RunStatus.RUNNING:
             self._drawn_version = -1
         super().refresh()
 

@@ -180,7 +180,8 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             return
         shown = capped_entries([(self._curves[index], name) for index, name in entries],
                                lambda n: self.tr("… and {n} more (named in the lanes)").format(n=n))
-        live = self._trace is not None and self._trace.meta.get("status") == "running" and self._cursor_ns is None
+        live = (self._trace is not None and self._trace.meta.get("status") == ev.RunStatus.RUNNING
+                and self._cursor_ns is None)
         done = sync_legend(self.legend, shown, max(1, math.ceil(len(shown) / LEGEND_ROWS)),
                            LEGEND_NEW_LIVE if live else None)
         self._legend_entries = entries if done else None  # not all there yet: more at the next refresh

@@ -32,6 +32,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from app.core.events import LIVE_STATUSES
 from app.core.folds import ValueWrites
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
@@ -47,7 +48,7 @@ MAX_DOTS = 2000  # more visible writes than this (all slots together): curves al
 COLUMNS_FROM = 5000  # more visible writes than this: curves drawn as pixel columns (``_columns``), not lines
 DOT_SIZE = 9
 LEGEND_LIVE = (8, 0.25)  # during a live run: at most 8 legend texts change, at most every 0.25 s
-_LIVE_STATUSES = (None, "ready", "running")
+_LIVE_STATUSES = LIVE_STATUSES
 
 
 class _Slot:
