@@ -616,7 +616,7 @@ def _tr_literals() -> dict[str, list[str]]:
 def test_every_tr_literal_is_translated():
     table = json.loads(resource_path("i18n", "zh_CN", "panels.json").read_text(encoding="utf-8"))
     literals = _tr_literals()
-    assert len(literals) > 50
+    assert len(literals) > 30  # the panels' own words (a lesson's result words live in its module)
     missing = {text: where for text, where in literals.items() if not table.get(text)}
     assert not missing, f"add to resources/i18n/zh_CN/panels.json: {missing}"
     for text in literals:
