@@ -8,6 +8,7 @@ run is live; each view redraws only what changed.
 
 from __future__ import annotations
 
+import logging
 from time import monotonic, perf_counter_ns
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -217,12 +218,12 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         geometry, state = self.settings.layout()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
+            if geometry is not None:
+                self.settings.discard_layout("geometry", geometry)
             self.resize(1400, 860)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and not self.restoreState(state):
+            self.settings.discard_layout("window_state", state)
         method = self.settings.start_method()
         if method is not None and self.form.start_method.findData(method) >= 0:
             self.form.start_method.setCurrentIndex(self.form.start_method.findData(method))
@@ -335,10 +336,16 @@ class MainWindow(QMainWindow):
         if self.controller.running:
             return False
         try:
-            trace = Trace.load(path)
+            trace = Trace.load(path, self.settings.trace_max_records())
+        except TraceFormatError as exc:  # one sentence naming the file and the field, in the window's language
+            QMessageBox.warning(self, self.tr("Cannot open"), exc.message(self.language.lesson_key))
+            return False
+        try:
             summary = build_summary(trace)
-        except (TraceFormatError, ParamError, KeyError, TypeError, ValueError) as exc:
-            QMessageBox.warning(self, self.tr("Cannot open"), self.tr("{0}\n\n{1}").format(path, exc))
+        except Exception as exc:  # noqa: BLE001 - a checked file a lesson still cannot summarise: say so, keep the run
+            logging.getLogger("procscope").warning("cannot summarise %s", path, exc_info=True)
+            QMessageBox.warning(self, self.tr("Cannot open"),
+                                self.tr("{0}: the lesson cannot summarise this run ({1}).").format(path, exc))
             return False
         lesson_id = trace.meta.get("lesson")
         ids = list(LESSONS)
