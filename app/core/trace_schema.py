@@ -19,6 +19,7 @@ import json
 import math
 import re
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def read_trace_file(path: str, max_records: int | None = None) -> tuple[dict, li
     except IsADirectoryError:
         raise TraceFormatError(path, "the file", ("a file", "一个文件"), "a directory") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
-            NotImplementedError, MemoryError) as exc:
+            NotImplementedError, MemoryError, zlib.error) as exc:
         # Whatever the zip layer itself trips on (a bad CRC, a truncated member, a broken directory).
         expected = ("a ProcScope trace (a zip archive)", "ProcScope 轨迹文件（zip 压缩包）")
         raise TraceFormatError(path, "the file", expected, shown(str(exc) or type(exc).__name__, 120)) from None
@@ -212,7 +213,8 @@ def check_int(path: str, field: str, value, low: int, high: int, allow_none: boo
     if value is None and allow_none:
         return
     if not is_int(value) or not low <= value <= high:
-        what = (f"an integer from {low} to {high}", f"{low} 到 {high} 之间的整数")
+        what = (f"an integer from {low} to {high}", f"{low} 到 {high} 之间的整数") if low < high else (
+            f"the integer {low}", f"整数 {low}")
         if allow_none:
             what = (what[0] + " or null", what[1] + "或 null")
         raise TraceFormatError(path, field, what, shown(value))
@@ -252,7 +254,7 @@ def check_meta(path: str, meta) -> None:
     from app.core.params import ParamError, resolve
 
     lesson = meta.get("lesson")
-    if lesson not in LESSONS:
+    if not isinstance(lesson, str) or lesson not in LESSONS:
         raise TraceFormatError(path, "meta.json: lesson", ("one of " + ", ".join(LESSONS),
                                                            "以下之一：" + ", ".join(LESSONS)), shown(lesson))
     params = meta.get("params")
