@@ -236,9 +236,9 @@ class Trace:
             zf.writestr("records.npy", buffer.getvalue())
 
     @classmethod
-    def load(cls, path: str, max_records: int | None = None) -> Trace:
+    def load(cls, path: str, max_records: int | None = None, progress=None) -> Trace:
         """A saved run, checked field by field against the schema (``trace_schema``) before anything is built."""
-        meta, texts, records = read_trace_file(path, max_records)
+        meta, texts, records = read_trace_file(path, max_records, progress)
         trace = cls(meta)
         trace.texts = [tuple(t) for t in texts]
         trace._buffer = records

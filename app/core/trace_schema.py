@@ -69,19 +69,29 @@ def shown(value, limit: int = 60) -> str:
 
 
 # --- the file and its members ------------------------------------------------------------------
-def read_trace_file(path: str, max_records: int | None = None) -> tuple[dict, list, np.ndarray]:
-    """``(meta, texts, records)`` of a checked file; raises ``TraceFormatError``."""
+class LoadCancelled(Exception):  # noqa: N818 - not an error: the user asked to stop
+    """Raised by a ``progress`` callback to stop a load (the window's Cancel)."""
+
+
+def read_trace_file(path: str, max_records: int | None = None, progress=None) -> tuple[dict, list, np.ndarray]:
+    """``(meta, texts, records)`` of a checked file; raises ``TraceFormatError``.
+
+    ``progress(fraction)`` is called now and then from this thread; it may raise ``LoadCancelled``.
+    """
     limit = MAX_RECORDS if max_records is None else max_records
+    report = progress or (lambda _fraction: None)
     try:
         with zipfile.ZipFile(path) as zf:
             infos = _check_members(path, zf, limit)
+            report(0.01)
             header = _read_json(path, zf, infos["format.json"])
             _check_format(path, header)
             meta = _read_json(path, zf, infos["meta.json"])
             check_meta(path, meta)
             texts = _read_json(path, zf, infos["texts.json"])
-            check_texts(path, texts)
-            records = _read_records(path, zf, infos["records.npy"], limit)
+            report(0.15)
+            check_texts(path, texts, lambda k: report(0.15 + 0.15 * k / max(1, len(texts))))
+            records = _read_records(path, zf, infos["records.npy"], limit, lambda f: report(0.3 + 0.65 * f))
     except TraceFormatError:
         raise
     except FileNotFoundError:
@@ -94,6 +104,7 @@ def read_trace_file(path: str, max_records: int | None = None) -> tuple[dict, li
         expected = ("a ProcScope trace (a zip archive)", "ProcScope 轨迹文件（zip 压缩包）")
         raise TraceFormatError(path, "the file", expected, shown(str(exc) or type(exc).__name__, 120)) from None
     check_records(path, records)
+    report(1.0)
     return meta, texts, records
 
 
@@ -163,7 +174,8 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
-def _read_records(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_records: int) -> np.ndarray:
+def _read_records(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_records: int,
+                  report) -> np.ndarray:
     name = info.filename
     expected = (f"an int64 array of shape (N, {ev.RECORD_FIELDS})", f"形状为 (N, {ev.RECORD_FIELDS}) 的 int64 数组")
     with zf.open(info) as fp:
@@ -197,6 +209,7 @@ def _read_records(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_rec
                 raise TraceFormatError(path, name, expected, "a truncated array")
             view[done: done + len(chunk)] = chunk
             done += len(chunk)
+            report(done / size)
         fp.read(1)  # reaches the member's end, so zipfile checks its CRC
     return np.ascontiguousarray(array.T) if fortran else array
 
@@ -290,11 +303,13 @@ _PROCESS_TEXT = {"name": "str", "role": "str", "main_module": "str", "main_file"
                  "pid": "pid", "ppid": "pid", "requested_ns": "time"}
 
 
-def check_texts(path: str, texts) -> None:
+def check_texts(path: str, texts, report=None) -> None:
     if not isinstance(texts, list):
         raise TraceFormatError(path, "texts.json", ("a JSON list", "JSON 列表"), type(texts).__name__)
     low, high = TIME_RANGE
     for n, item in enumerate(texts):
+        if report is not None and not n & 0xFFFF:
+            report(n)
         # The common case, a print, checked inline (type() is int refuses a bool): a million of them in ~1 s.
         if type(item) is list and len(item) == 4:
             t_ns, index, kind, payload = item
