@@ -25,15 +25,14 @@ from app.core import events as ev
 from app.core.atomic import atomic_open
 from app.core.events import EXIT_CRASHED, EXIT_DONE, EXIT_HOW, EXIT_STOPPED, EXIT_TERMINATED  # noqa: F401 - re-exported
 from app.core.folds import lane_intervals, value_series
+from app.core.trace_schema import TraceFormatError, read_trace_file
+
+__all__ = ["Trace", "TraceFormatError", "ProcessInfo"]  # TraceFormatError lives with the schema
 
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
-
-
-class TraceFormatError(ValueError):
-    """A file that is not a readable ProcScope trace."""
 
 
 @dataclass
@@ -221,42 +220,12 @@ class Trace:
             zf.writestr("records.npy", buffer.getvalue())
 
     @classmethod
-    def load(cls, path: str) -> Trace:
-        def bad(why: str) -> TraceFormatError:
-            return TraceFormatError(f"{path}: not a readable ProcScope trace ({why})")
-
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-                missing = {"format.json", "meta.json", "texts.json", "records.npy"} - names
-                if missing:
-                    raise bad("missing " + ", ".join(sorted(missing)))
-                header = json.loads(zf.read("format.json"))
-                if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-                    raise bad("unknown format")
-                version = header.get("version")
-                if not isinstance(version, int) or version > FORMAT_VERSION:
-                    raise bad(f"format version {version!r}; this ProcScope reads up to {FORMAT_VERSION}")
-                meta = json.loads(zf.read("meta.json"))
-                texts = json.loads(zf.read("texts.json"))
-                records = np.load(io.BytesIO(zf.read("records.npy")), allow_pickle=False)
-        except TraceFormatError:
-            raise
-        except FileNotFoundError:
-            raise TraceFormatError(f"{path}: no such file") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad(str(exc) or type(exc).__name__) from None
-        except (ValueError, OSError, EOFError) as exc:
-            raise bad(str(exc) or type(exc).__name__) from None
-        if not isinstance(meta, dict):
-            raise bad("meta is not an object")
-        if records.dtype != np.int64 or records.ndim != 2 or records.shape[1] != ev.RECORD_FIELDS:
-            raise bad(f"records have shape {records.shape} and type {records.dtype}")
-        if not isinstance(texts, list) or not all(_is_text_event(t) for t in texts):
-            raise bad("text events are malformed")
+    def load(cls, path: str, max_records: int | None = None, progress=None) -> Trace:
+        """A saved run, checked field by field against the schema (``trace_schema``) before anything is built."""
+        meta, texts, records = read_trace_file(path, max_records, progress)
         trace = cls(meta)
         trace.texts = [tuple(t) for t in texts]
-        trace._buffer = np.ascontiguousarray(records)
+        trace._buffer = records
         trace._count = len(records)
         trace.version += 1
         return trace
@@ -282,13 +251,6 @@ class Trace:
                 )
 
 
-def _is_text_event(item) -> bool:
-    return (
-        isinstance(item, list)
-        and len(item) == 4
-        and all(isinstance(x, int) for x in item[:3])
-        and isinstance(item[3], (str, dict, list, int, float, type(None)))
-    )
 
 
 def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:

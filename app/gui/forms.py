@@ -118,8 +118,8 @@ class ParamForm(QWidget):
                 field.setChecked(str(value).lower() in ("true", "1", "yes", "on"))
             else:
                 field.setText(",".join(value) if isinstance(value, (list, tuple)) else str(value))
-        except (TypeError, ValueError):
-            pass  # a stale saved value: the default stays
+        except (TypeError, ValueError, OverflowError):
+            pass  # a stale or hostile saved value (1e400, 10**30): the default stays, the other fields are built
         finally:
             field.blockSignals(False)
 

@@ -8,6 +8,7 @@ run is live; each view redraws only what changed.
 
 from __future__ import annotations
 
+import logging
 from time import monotonic, perf_counter_ns
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.core.codegen import generate
 from app.core.lessons import LESSONS
 from app.core.params import ParamError
-from app.core.summary import summarize
+from app.core.summary import build_summary
 from app.core.trace import Trace, TraceFormatError
 from app.diagnostics import count
 from app.gui.controller import RunController
@@ -50,6 +51,7 @@ from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
 from app.gui.settings import AppSettings
 from app.gui.state_names import run_status_text
+from app.gui.trace_opener import TraceOpener
 from app.gui.view import FrameSchedule, refresh_views
 
 FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
@@ -218,12 +220,12 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         geometry, state = self.settings.layout()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
+            if geometry is not None:
+                self.settings.discard_layout("geometry", geometry)
             self.resize(1400, 860)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and not self.restoreState(state):
+            self.settings.discard_layout("window_state", state)
         method = self.settings.start_method()
         if method is not None and self.form.start_method.findData(method) >= 0:
             self.form.start_method.setCurrentIndex(self.form.start_method.findData(method))
@@ -329,21 +331,42 @@ class MainWindow(QMainWindow):
         path, _filter = QFileDialog.getOpenFileName(self, self.tr("Open a recorded run"), "",
                                                     self.tr("ProcScope traces (*.pstrace);;All files (*)"))
         if path:
-            self.open_trace(path)
+            self.open_trace_in_background(path)
+
+    def open_trace_in_background(self, path: str) -> bool:
+        """Replay a saved run, read off the GUI thread with progress and Cancel (a big file takes seconds)."""
+        if self.controller.running:
+            return False
+        if getattr(self, "opener", None) is None:
+            self.opener = TraceOpener(self)
+            self.opener.opened.connect(self._show_opened)
+            self.opener.failed.connect(self._refuse_open)
+        return self.opener.start(path, self.settings.trace_max_records())
 
     def open_trace(self, path: str) -> bool:
         """Replay a saved run; a corrupt or foreign file is reported and changes nothing."""
         if self.controller.running:
             return False
         try:
-            trace = Trace.load(path)
-        except (TraceFormatError, ParamError, KeyError, TypeError, ValueError) as exc:
-            summary = {"error": str(exc)}
-        else:
-            summary = summarize(trace)
-        if "error" in summary:
-            QMessageBox.warning(self, self.tr("Cannot open"), self.tr("{0}\n\n{1}").format(path, summary["error"]))
+            trace = Trace.load(path, self.settings.trace_max_records())
+            summary = build_summary(trace)
+        except Exception as exc:  # noqa: BLE001 - an untrusted file: whatever it trips is reported, the run kept
+            self._refuse_open(path, exc)
             return False
+        self._show_opened(path, trace, summary)
+        return True
+
+    def _refuse_open(self, path: str, exc: Exception) -> None:
+        if isinstance(exc, TraceFormatError):  # one sentence naming the file and the field, in this language
+            text = exc.message(self.language.lesson_key)
+        else:  # a checked file a lesson still cannot summarise
+            logging.getLogger("procscope").warning("cannot summarise %s", path, exc_info=exc)
+            text = self.tr("{0}: the lesson cannot summarise this run ({1}).").format(path, exc)
+        QMessageBox.warning(self, self.tr("Cannot open"), text)
+
+    def _show_opened(self, path: str, trace: Trace, summary: dict) -> None:
+        if self.controller.running:  # a run started while the file was read: the run's views stay
+            return
         lesson_id = trace.meta.get("lesson")
         ids = list(LESSONS)
         if lesson_id in ids:
@@ -353,7 +376,6 @@ class MainWindow(QMainWindow):
             self.lesson_text.show_lesson(lesson_id, self.language.lesson_key)
         self._show_trace(trace, summary, live=False)
         self.statusBar().showMessage(self.tr("Replaying {0}").format(path), 8000)
-        return True
 
     def save_trace_dialog(self) -> None:
         if self.trace is None or self.controller.running:
@@ -443,6 +465,8 @@ class MainWindow(QMainWindow):
         self.frame_timer.stop()
         self.status_timer.stop()
         self.controller.shutdown()
+        if getattr(self, "opener", None) is not None:
+            self.opener.wait()  # a file being opened: cancel it, no thread outlives the window
         self.settings.set_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()
         event.accept()
