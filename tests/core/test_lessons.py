@@ -76,7 +76,8 @@ def test_manager_dict_keeps_the_last_writer(method):
     summary = run_lesson("manager", method, workers=3)
     result = summary["result"]
     assert result["final"] == {"num": 102}
-    assert result["observed"] == [{"worker": i, "saw": [["num", 100 + i]]} for i in range(3)]
+    # the manager's server takes lane 0: worker i is lane i + 1 (named Process-(i + 2) in every view)
+    assert result["observed"] == [{"worker": i, "saw": [["num", 100 + i]], "index": i + 1} for i in range(3)]
     servers = _workers(summary, "manager")
     assert len(servers) == 1 and servers[0]["pid"] == result["server_pid"]
 

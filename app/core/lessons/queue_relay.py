@@ -23,10 +23,11 @@ def func(probe, i: int, q) -> None:
     probe.state(ev.WORKING)
     print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
     probe.block(ev.BLOCKED)
+    put_ns = time.perf_counter_ns()  # the token is on its way into the queue from here
     q.put(i)
     probe.state(ev.WORKING)
     _depth(probe, q)
-    probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns})
+    probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns, "put_ns": put_ns})
 
 
 def _depth(probe, q) -> None:
@@ -94,8 +95,12 @@ class QueueRelay(Lesson):
         from app.core import story as st
         from app.core.lessons.rows import Text
 
-        gets = [r["got_ns"] for r in trace.results() if "got_ns" in r]
-        puts, _values, _writers = trace.values(0)  # each worker writes slot 0 right after its put
+        done = [r for r in trace.results() if "got_ns" in r]
+        gets = [r["got_ns"] for r in done]
+        if all("put_ns" in r for r in done):
+            puts = np.asarray([r["put_ns"] for r in done], dtype=np.int64)
+        else:  # a file from before put_ns: each worker wrote slot 0 right after its put
+            puts, _values, _writers = trace.values(0)
         times = np.concatenate([np.asarray(gets, dtype=np.int64), puts])
         steps = np.concatenate([-np.ones(len(gets)), np.ones(len(puts))])
         return st.Story(

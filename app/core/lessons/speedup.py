@@ -118,6 +118,9 @@ class Speedup(Lesson):
         return {"points": points, "start_cost_s": costs, "serial_fraction": serial, "cpu_count": cores,
                 "explanation": with_status(trace, en, zh, partial)}
 
+    def plot(self, values):
+        return "chart"  # speedup against workers: its own x axis, not the lanes' time
+
     def story(self, trace):
         from app.core import story as st
         from app.core.lessons.rows import Text
