@@ -44,7 +44,10 @@ def test_every_lesson_plots_its_story_or_its_shared_values():
         kind = lesson.plot(values)
         assert kind in ("story", "chart", "values"), f"{lesson.id}: nothing to plot ({kind!r})"
         if kind == "values":
-            assert lesson.value_slots(values), f"{lesson.id}: plots values but has no value slots"
+            slots = lesson.value_slots(values)
+            assert slots, f"{lesson.id}: plots values but has no value slots"
+            for slot in slots:
+                assert slot["label"]["en"] and slot["label"]["zh"], f"{lesson.id}: slot {slot['name']} unlabelled"
             continue
         empty = Trace({"lesson": lesson.id, "params": values, "start_method": "spawn", "t0_ns": 10**9})
         story = lesson.story(empty)

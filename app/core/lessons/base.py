@@ -50,7 +50,8 @@ class Lesson:
         """Reject combinations of valid values that make no sense together."""
 
     def value_slots(self, values: dict) -> list[dict]:
-        """The shared values this run plots: ``{"name", "expected"}`` per slot."""
+        """The shared values this run plots, per slot: ``name``, ``label`` (``{"en", "zh"}``: what the
+        legend shows), ``expected`` and optionally ``initial`` and ``step`` (the ideal staircase)."""
         return []
 
     def plot(self, values: dict) -> str | None:

@@ -139,7 +139,8 @@ class Counter(Lesson):
 
     def value_slots(self, values):
         expected = values["start_value"] + values["workers"] * values["increments"] * values["step"]
-        return [{"name": "counter", "initial": values["start_value"], "step": values["step"], "expected": expected}]
+        return [{"name": "counter", "label": {"en": "counter", "zh": "计数器"},
+                 "initial": values["start_value"], "step": values["step"], "expected": expected}]
 
     def run(self, rc, values):
         global counter

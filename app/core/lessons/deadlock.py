@@ -15,7 +15,7 @@ detection), ``formed_s``, ``explanation``.
 from __future__ import annotations
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain, interrupted
+from app.core.lessons.base import Lesson, explain, interrupted, with_status
 from app.core.params import ParamSpec
 
 
@@ -80,7 +80,9 @@ class Deadlock(Lesson):
             return {"detected": True, "cycle": cycle, "locks": found["locks"], "detect_s": round(detect_s, 6),
                     "formed_s": round(trace.seconds(found["formed_ns"]), 6),
                     "cycle_names": [name_of(display_names(trace), i) for i in cycle],
-                    "explanation": explain(en, zh)}
+                    "explanation": with_status(trace, en, zh, (
+                        f"A deadlock had formed: {en_ring}, each held by the next.",
+                        f"已经形成了死锁：{zh_ring}，而每把锁都被下一个进程持有。"))}
         note = interrupted(trace)
         if note is not None:  # stopped before it could deadlock (or finish): no claim either way
             en, zh = (f"{note[0]} No deadlock had formed by then.", f"{note[1]}到那时还没有形成死锁。")

@@ -65,7 +65,8 @@ class Manager(Lesson):
 
     def value_slots(self, values):
         expected = 100 + values["workers"] - 1 if values["sequential"] else None
-        return [{"name": "num", "expected": expected}]
+        return [{"name": "num", "label": {"en": "num (the last write)", "zh": "num（最后写入的值）"},
+                 "expected": expected}]
 
     def run(self, rc, values):
         manager = rc.manager()

@@ -85,7 +85,8 @@ class SharedArray(Lesson):
 
     def value_slots(self, values):
         final = values["initial"] + values["workers"] * values["add"]
-        return [{"name": "array[0]", "initial": values["initial"], "step": values["add"],
+        return [{"name": "array[0]", "label": {"en": "array[0]", "zh": "array[0]（第 0 个元素）"},
+                 "initial": values["initial"], "step": values["add"],
                  "expected": to_number(values["typecode"], to_item(values["typecode"], final))}]
 
     def run(self, rc, values):

@@ -116,7 +116,8 @@ class Sync(Lesson):
                              "allowed: an integer from 2 to 64")
 
     def value_slots(self, values):
-        return [{"name": "stock", "expected": 0}] if values["primitive"] == "condition" else []
+        stock = {"name": "stock", "label": {"en": "stock", "zh": "库存"}, "expected": 0}
+        return [stock] if values["primitive"] == "condition" else []
 
     # The primitives are made here so that a test can swap in a broken one.
     def make(self, ctx, primitive: str, values: dict):
