@@ -164,7 +164,9 @@ class Speedup(Lesson):
                  DASH if p.get("speedup") is None else f"{p['speedup']:.2f}×", f"{p['workers']}×"]
                 for p in r.get("points", [])]
         serial = r.get("serial_fraction")
-        costs = ", ".join(f"{m} {c * 1000:.0f} ms" for m, c in (r.get("start_cost_s") or {}).items() if c is not None)
+        known = [(m, c) for m, c in (r.get("start_cost_s") or {}).items() if c is not None]
+        costs = Text(", ".join(f"{m} {c * 1000:.0f} ms" for m, c in known),
+                     "，".join(f"{m} {c * 1000:.0f} 毫秒" for m, c in known)) if known else None
         return [
             Table([Text("Workers", "进程数"), Text("Start method", "启动方式"), Text("Wall time (s)", "耗时（秒）"),
                    Text("Speedup", "加速比"), Text("Ideal", "理想值")], rows),
