@@ -76,7 +76,8 @@ def test_manager_dict_keeps_the_last_writer(method):
     summary = run_lesson("manager", method, workers=3)
     result = summary["result"]
     assert result["final"] == {"num": 102}
-    assert result["observed"] == [{"worker": i, "saw": [["num", 100 + i]]} for i in range(3)]
+    # the manager's server takes lane 0: worker i is lane i + 1 (named Process-(i + 2) in every view)
+    assert result["observed"] == [{"worker": i, "saw": [["num", 100 + i]], "index": i + 1} for i in range(3)]
     servers = _workers(summary, "manager")
     assert len(servers) == 1 and servers[0]["pid"] == result["server_pid"]
 
@@ -220,3 +221,26 @@ def test_basics_run_from_a_script_shows_mp_main_as_in_the_tutorial(tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["main_modules"] == ["__mp_main__", "__mp_main__"]
     assert "__mp_main__" in result["explanation"]["en"]
+
+
+def test_speedup_explains_when_start_up_eats_the_gain():
+    from app.core.lessons.speedup import _start_up_sentences
+
+    small = [{"workers": 1, "start_method": "spawn", "wall_s": 0.5, "speedup": 1.0},
+             {"workers": 2, "start_method": "spawn", "wall_s": 0.6, "speedup": 0.83}]
+    en, zh = _start_up_sentences(small, {"spawn": 0.3}, cores=2)
+    assert "Start-up eats the gain" in en and "about 100 ms of work" in en and "启动开销吃掉了收益" in zh
+    big = [{"workers": 1, "start_method": "spawn", "wall_s": 2.5, "speedup": 1.0},
+           {"workers": 2, "start_method": "spawn", "wall_s": 1.4, "speedup": 1.8}]
+    en, zh = _start_up_sentences(big, {"spawn": 0.2}, cores=2)
+    assert "pays off" in en and "值得" in zh
+    busy = [dict(p, speedup=1.0 if p["workers"] == 2 else p["speedup"]) for p in big]
+    assert "other programs" in _start_up_sentences(busy, {"spawn": 0.2}, cores=2)[0]
+
+
+def test_speedup_default_job_is_many_start_costs_long():
+    """The default job: one worker's share on two cores is several times a spawn start (~0.1-0.3 s)."""
+    from app.core.lessons import get_lesson
+
+    job = next(spec.default for spec in get_lesson("speedup").specs if spec.name == "job_size")
+    assert job >= 10_000_000  # ~1 s of pure-Python loop on a 2-core laptop, ~10× its spawn cost

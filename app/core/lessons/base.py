@@ -8,6 +8,17 @@ like the tutorial but with the runner's stop-aware helpers (``rc.join``,
 gives the same result as the live run. ``result_rows`` turns the summary into
 what the result view shows; ``script`` writes the equivalent plain script.
 
+The value plot tells the lesson's story, one of three ways (``plot(values)``):
+``"story"`` or ``"chart"`` — ``story(trace)`` returns an ``app.core.story.Story``
+(a count over time linked to the lanes, or speedup's own chart); ``"values"`` —
+``story`` returns ``None`` and the plot draws the shared-value slots
+(``value_slots``: counter, shared_array, manager); ``None`` — nothing to plot,
+the plot is not shown. A lesson never leaves an empty plot.
+
+A run that did not finish (stopped by the user, timed out, failed) never
+claims the lesson's normal outcome: ``summarize`` starts its explanation with
+``interrupted(trace)`` and says only what did run.
+
 Imported by workers: no numpy, no Qt, no runner; the rows and the script
 helpers are imported inside the methods that need them.
 """
@@ -39,8 +50,27 @@ class Lesson:
         """Reject combinations of valid values that make no sense together."""
 
     def value_slots(self, values: dict) -> list[dict]:
-        """The shared values this run plots: ``{"name", "expected"}`` per slot."""
+        """The shared values this run plots, per slot: ``name``, ``label`` (``{"en", "zh"}``: what the
+        legend shows), ``expected`` and optionally ``initial`` and ``step`` (the ideal staircase)."""
         return []
+
+    def plot(self, values: dict) -> str | None:
+        """How the value plot tells this run's story: "story", "chart", "values" or None (no plot).
+
+        Known before the run, so the window can lay itself out: "story" is a time chart linked to
+        the lanes, "chart" has its own x axis, "values" draws ``value_slots``.
+        """
+        if type(self).story is not Lesson.story:
+            return "story"
+        return "values" if self.value_slots(values) else None
+
+    def story(self, trace):
+        """The story chart of this (live or replayed) trace: an ``app.core.story.Story``, or None.
+
+        None means: plot the shared-value slots (``value_slots``) if there are any.
+        Called at every refresh of a live run: one pass over the records it needs.
+        """
+        return None
 
     def run(self, rc, values: dict) -> None:  # pragma: no cover - every lesson defines it
         raise NotImplementedError
@@ -84,3 +114,35 @@ def incompatible(name: str, value, other: str, other_value, allowed: str) -> Par
 
 def explain(en: str, zh: str) -> dict:
     return {"en": en, "zh": zh}
+
+
+# A run's status (``trace.meta["status"]``) when it did not run to its end: what to say first.
+_INTERRUPTED = {
+    "stopped": ("The run was stopped by the user before it finished; what follows covers only what ran.",
+                "运行在完成之前被用户停止；以下只说明已经运行的部分。"),
+    "timeout": ("The run was stopped when it reached its time limit; what follows covers only what ran.",
+                "运行达到时间上限而被停止；以下只说明已经运行的部分。"),
+    "failed": ("The run failed (see the errors); what follows covers only what ran.",
+               "运行失败（见错误信息）；以下只说明已经运行的部分。"),
+    "deadlock": ("The run was stopped because its processes deadlocked; what follows covers only what ran.",
+                 "进程发生死锁，运行被停止；以下只说明已经运行的部分。"),
+    "crashed": ("A process of the run crashed (see the errors); what follows covers only what ran.",
+                "运行中有进程崩溃（见错误信息）；以下只说明已经运行的部分。"),
+    "running": ("The run is still going; these are the figures so far.", "运行仍在进行；以下是目前的数据。"),
+}
+
+
+def interrupted(trace) -> tuple[str, str] | None:
+    """The first sentence (en, zh) of the explanation of a run that did not finish, or None."""
+    return _INTERRUPTED.get(trace.meta.get("status"))
+
+
+def with_status(trace, en: str, zh: str, partial: tuple[str, str] | None = None) -> dict:
+    """The explanation: ``(en, zh)`` for a finished run; for an interrupted one, its status
+    sentence and ``partial`` (what did run) instead of the normal outcome."""
+    note = interrupted(trace)
+    if note is None:
+        return explain(en, zh)
+    if partial is None:
+        return explain(note[0], note[1])
+    return explain(f"{note[0]} {partial[0]}".strip(), f"{note[1]}{partial[1]}")

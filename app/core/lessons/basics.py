@@ -1,6 +1,6 @@
 """Lesson ``basics`` (tutorial: 多进程): N processes start and say who they are.
 
-Result keys: ``names``, ``pids``, ``ppids``, ``main_modules``, ``all_ppid_is_parent``,
+Result keys: ``indexes`` (lane indexes), ``names``, ``pids``, ``ppids``, ``main_modules``, ``all_ppid_is_parent``,
 ``start_order`` (indexes in the order the parent started them), ``run_order``
 (in the order they first ran), ``explanation``.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from app.core.lessons.base import Lesson, explain
+from app.core import events as ev
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import workers
 
 
@@ -73,7 +74,11 @@ class Basics(Lesson):
                      "Not every child's parent is the app: under forkserver the fork server is their parent.")
         parent_zh = ("每个子进程的父进程 id 都是本程序的 pid。" if all_parent else
                      "并非每个子进程的父进程都是本程序：在 forkserver 方式下，它们的父进程是 fork server。")
+        ran = sum(1 for p in procs if p.first_ns is not None)
+        partial = (f"{ran} of {len(procs)} started process(es) ran their code.",
+                   f"已启动的 {len(procs)} 个进程中有 {ran} 个运行了自己的代码。")
         return {
+            "indexes": [p.index for p in procs],
             "names": [p.name for p in procs],
             "pids": [p.pid for p in procs],
             "ppids": [p.ppid for p in procs],
@@ -81,28 +86,58 @@ class Basics(Lesson):
             "all_ppid_is_parent": all_parent,
             "start_order": [p.index for p in sorted(procs, key=lambda p: p.requested_ns or 0)],
             "run_order": run_order,
-            "explanation": explain(" ".join([parent_en, why_en, order_en]), "".join([parent_zh, why_zh, order_zh])),
+            "explanation": with_status(trace, " ".join([parent_en, why_en, order_en]),
+                                       "".join([parent_zh, why_zh, order_zh]), partial),
         }
+
+    def story(self, trace):
+        return live_processes_story(trace)
 
     example_result = {"names": ["Process-1"], "pids": [9], "ppids": [1], "main_modules": ["__mp_main__"],
                       "all_ppid_is_parent": True, "start_order": [0], "run_order": [0]}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import Row, Table, Text, yes_no
+        from app.core.lessons.rows import Row, Table, Text, process_names, yes_no
+        from app.core.names import name_of
 
         r = summary["result"]
-        rows = zip(r.get("names", []), r.get("pids", []), r.get("ppids", []), r.get("main_modules", []), strict=False)
+        names = process_names(summary)
+        shown = [name_of(names, i) for i in r["indexes"]] if "indexes" in r else r.get("names", [])
+        rows = zip(shown, r.get("pids", []), r.get("ppids", []), r.get("main_modules", []), strict=False)
+
+        def order(key):
+            return " → ".join(name_of(names, i) for i in r.get(key) or []) if names else r.get(key)
+
         return [
             Table([Text("Name", "名称"), Text("PID", "PID"), Text("PPID", "父进程 PID"), Text("__main__", "__main__")],
                   [list(row) for row in rows]),
             Row(Text("Parent pid", "父进程 PID"), summary.get("parent_pid")),
             yes_no(Text("Every ppid is the parent", "所有父进程 PID 都是本程序"), r.get("all_ppid_is_parent")),
-            Row(Text("Start order", "启动顺序"), r.get("start_order")),
-            Row(Text("Run order", "实际运行顺序"), r.get("run_order")),
+            Row(Text("Start order", "启动顺序"), order("start_order")),
+            Row(Text("Run order", "实际运行顺序"), order("run_order")),
         ]
 
     def script(self, values, start_method):
         return _script(self, values, start_method)
+
+
+def live_processes_story(trace):
+    """Processes alive (asked for, not yet exited) and running their code, over time (basics, isolation)."""
+    from app.core import story as st
+    from app.core.lessons.rows import Text
+
+    workers = trace.meta.get("params", {}).get("workers")
+    return st.Story(
+        title=Text("Processes alive over time", "存活的进程数随时间变化"),
+        y_label=Text("Processes", "进程数"),
+        series=[
+            st.count_series(trace, Text("alive (started, not yet exited)", "存活（已启动、未退出）"),
+                            *st.alive_edges(trace)),
+            st.count_series(trace, Text("running their code", "正在运行自己的代码"),
+                            *st.state_edges(trace, (ev.WORKING, ev.SLEEPING), roles=("worker",))),
+        ],
+        lines=[st.Reference(Text("processes started", "启动的进程数"), workers)] if workers else [],
+    )
 
 
 LESSON = Basics()

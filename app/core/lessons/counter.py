@@ -5,7 +5,8 @@ strategy decides whether they touch one counter at all; the lock decides
 whether the read and the write are one step.
 
 Result keys: ``sharing``, ``lock``, ``expected``, ``actual``, ``lost_updates``,
-``parent_sees``, ``worker_views`` (per worker, each ``[read, wrote]``),
+``parent_sees``, ``worker_views`` (per worker: ``worker``, ``index`` its lane,
+``views`` each ``[read, wrote]``),
 ``explanation``.
 """
 
@@ -15,7 +16,7 @@ import struct
 from multiprocessing import shared_memory
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain, incompatible
+from app.core.lessons.base import Lesson, incompatible, with_status
 from app.core.params import ParamSpec, workers
 
 SHARINGS = ("global", "value", "array", "manager", "queue", "shared_memory")
@@ -138,7 +139,8 @@ class Counter(Lesson):
 
     def value_slots(self, values):
         expected = values["start_value"] + values["workers"] * values["increments"] * values["step"]
-        return [{"name": "counter", "initial": values["start_value"], "step": values["step"], "expected": expected}]
+        return [{"name": "counter", "label": {"en": "counter", "zh": "计数器"},
+                 "initial": values["start_value"], "step": values["step"], "expected": expected}]
 
     def run(self, rc, values):
         global counter
@@ -195,9 +197,14 @@ class Counter(Lesson):
         lost = None
         if actual is not None:
             lost = round((expected - actual) / step) if step else 0
-        views = sorted(({"worker": r["worker"], "views": r["views"]} for r in trace.results() if "views" in r),
+        views = sorted(({"worker": t[3]["worker"], "views": t[3]["views"], "index": t[1]}
+                        for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "views" in t[3]),
                        key=lambda r: r["worker"])
         en, zh = _explain(sharing, lock, expected, actual, lost, views)
+        writes = len(trace.values(0)[0])
+        partial = (f"{len(views)} of {n} worker(s) finished, {writes} write(s) were recorded; expected {expected} "
+                   "at the end of a full run.",
+                   f"{n} 个进程中有 {len(views)} 个完成，记录到 {writes} 次写入；完整运行结束时应为 {expected}。")
         return {
             "sharing": sharing,
             "lock": lock,
@@ -206,14 +213,14 @@ class Counter(Lesson):
             "lost_updates": lost,
             "parent_sees": actual,
             "worker_views": views,
-            "explanation": explain(en, zh),
+            "explanation": with_status(trace, en, zh, partial),
         }
 
     example_result = {"sharing": "value", "lock": "none", "expected": 12, "actual": 9, "lost_updates": 3,
                       "parent_sees": 9, "worker_views": [{"worker": 0, "views": [[0, 1], [1, 2]]}]}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import DASH, Row, Table, Text, lost, seconds
+        from app.core.lessons.rows import DASH, Row, Table, Text, lost, process_names, seconds
 
         r = summary["result"]
         out = [
@@ -225,12 +232,17 @@ class Counter(Lesson):
         ]
         workers = sorted((p for p in summary.get("processes", []) if p.get("role") == "worker"),
                          key=lambda p: p["index"])
-        views = {v["worker"]: v["views"] for v in r.get("worker_views", [])}
+        # by lane; a file from before lanes were recorded: by worker number, in lane order
+        views = {v["index"]: v["views"] for v in r.get("worker_views", []) if "index" in v}
+        by_number = {v["worker"]: v["views"] for v in r.get("worker_views", [])}
+        names = process_names(summary)
         rows = []
         for i, p in enumerate(workers):
             t = p.get("time_in_state_s") or {}
-            seen = " ".join(f"{a}→{b}" for a, b in views.get(i, []))
-            rows.append([p.get("name"), seen or DASH, seconds(t.get("waiting", 0.0)), seconds(t.get("holding", 0.0))])
+            mine = views.get(p["index"]) if views else by_number.get(i)
+            seen = " ".join(f"{a}→{b}" for a, b in mine or [])
+            rows.append([names.get(p["index"], p.get("name")), seen or DASH, seconds(t.get("waiting", 0.0)),
+                         seconds(t.get("holding", 0.0))])
         if rows:
             out.append(Table([Text("Process", "进程"), Text("read → wrote", "读到 → 写入"),
                               Text("waiting (s)", "等待（秒）"), Text("holding (s)", "持有锁（秒）")], rows))

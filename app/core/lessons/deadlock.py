@@ -6,15 +6,16 @@ from the event stream (``app.core.waitfor``), records it and stops the run
 cleanly. With ``ordered=true`` every worker takes the lower-numbered lock
 first, which breaks the ring.
 
-Result keys: ``detected``, ``cycle`` (process indexes), ``locks`` (the lock
-each of them waits for), ``detect_s`` (from the cycle forming to its
+Result keys: ``detected``, ``cycle`` (process indexes), ``cycle_names`` (their
+display names, ``app.core.names``), ``locks`` (the lock each of them waits for),
+``detect_s`` (from the cycle forming to its
 detection), ``formed_s``, ``explanation``.
 """
 
 from __future__ import annotations
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, explain, interrupted, with_status
 from app.core.params import ParamSpec
 
 
@@ -62,28 +63,56 @@ class Deadlock(Lesson):
         rc.join(*processes)
 
     def summarize(self, trace):
+        from app.core.names import display_names, name_of
+
         found = next((r["deadlock"] for r in trace.results(-1) if "deadlock" in r), None)
         ordered = trace.meta["params"]["ordered"]
         if found:
             cycle = found["cycle"]
-            names = {i: p.name for i, p in trace.processes().items()}
-            ring = " → ".join(f"{names.get(i, i)} waits for lock {lock}" for i, lock in zip(cycle, found["locks"],
-                                                                                                strict=False))
+            en_ring, zh_ring = cycle_sentences(display_names(trace), cycle, found["locks"])
             detect_s = (found["detected_ns"] - found["formed_ns"]) / 1e9
-            en = (f"Deadlock: {ring}, each held by the next. Nobody can go on, so the app detected the cycle "
+            en = (f"Deadlock: {en_ring}, each held by the next. Nobody can go on, so the app detected the cycle "
                   f"{detect_s * 1000:.0f} ms after it formed and stopped the run. Taking the locks in one global "
                   "order (ordered=true) prevents it.")
-            zh = (f"死锁：{ring}，而每把锁都被下一个进程持有。谁也无法继续，程序在环形成后 {detect_s * 1000:.0f} 毫秒"
-                  "检测到它并停止了运行。所有进程按统一顺序加锁（ordered=true）就能避免。")
+            zh = (f"死锁：{zh_ring}，而每把锁都被下一个进程持有。谁也无法继续，"
+                  f"程序在环形成后 {detect_s * 1000:.0f} 毫秒检测到它并停止了运行。"
+                  "所有进程按统一顺序加锁（ordered=true）就能避免。")
             return {"detected": True, "cycle": cycle, "locks": found["locks"], "detect_s": round(detect_s, 6),
-                    "formed_s": round(trace.seconds(found["formed_ns"]), 6), "explanation": explain(en, zh)}
-        en = ("No deadlock: every worker took the locks in one global order, so no cycle of waits could form."
-              if ordered else "No deadlock formed this time.")
-        zh = "没有死锁：每个进程都按统一顺序加锁，等待不可能形成环。" if ordered else "这一次没有形成死锁。"
+                    "formed_s": round(trace.seconds(found["formed_ns"]), 6),
+                    "cycle_names": [name_of(display_names(trace), i) for i in cycle],
+                    "explanation": with_status(trace, en, zh, (
+                        f"A deadlock had formed: {en_ring}, each held by the next.",
+                        f"已经形成了死锁：{zh_ring}，而每把锁都被下一个进程持有。"))}
+        note = interrupted(trace)
+        if note is not None:  # stopped before it could deadlock (or finish): no claim either way
+            en, zh = (f"{note[0]} No deadlock had formed by then.", f"{note[1]}到那时还没有形成死锁。")
+        elif ordered:
+            en = "No deadlock: every worker took the locks in one global order, so no cycle of waits could form."
+            zh = "没有死锁：每个进程都按统一顺序加锁，等待不可能形成环。"
+        else:
+            en, zh = "No deadlock formed this time.", "这一次没有形成死锁。"
         return {"detected": False, "cycle": [], "locks": [], "detect_s": None, "formed_s": None,
                 "explanation": explain(en, zh)}
 
     example_result = {"detected": True, "cycle": [0, 1], "locks": [1, 0], "detect_s": 0.012, "formed_s": 0.4}
+
+    def story(self, trace):
+        from app.core import story as st
+        from app.core.lessons.rows import Text
+
+        workers = trace.meta.get("params", {}).get("workers")
+        return st.Story(
+            title=Text("Locks held and processes waiting", "持有的锁与等待的进程"),
+            y_label=Text("Locks / processes", "锁 / 进程数"),
+            series=[
+                st.count_series(trace, Text("locks held", "被持有的锁"),
+                                *st.mark_edges(trace, ev.LOCK, ev.LOCK_ACQUIRED, ev.LOCK_RELEASED)),
+                st.count_series(trace, Text("processes waiting for a lock", "等待锁的进程"),
+                                *st.mark_edges(trace, ev.LOCK, ev.LOCK_REQUEST, ev.LOCK_ACQUIRED)),
+            ],
+            lines=[st.Reference(Text("locks (one per worker)", "锁的总数（每个进程一把）"), workers)]
+            if workers else [],
+        )
 
     def result_rows(self, summary):
         from app.core.lessons.rows import DASH, Row, Text, process_names, seconds, yes_no
@@ -92,15 +121,11 @@ class Deadlock(Lesson):
         names = process_names(summary)
         out = [yes_no(Text("Deadlock detected", "检测到死锁"), r["detected"], good_when=True)]
         if r.get("detected"):
-            who = [names.get(i, f"#{i}") for i in r["cycle"]]
-            first = names.get(r["cycle"][0], "") if r["cycle"] else ""
-            en = [f"{name} waits for lock {lock}" for name, lock in zip(who, r["locks"], strict=False)]
-            zh = [f"{name} 等待锁 {lock}" for name, lock in zip(who, r["locks"], strict=False)]
+            en, zh = cycle_sentences(names, r["cycle"], r["locks"], closed=True)
             detect = r.get("detect_s")
             out += [
-                Row(Text("Wait-for cycle", "等待环"),
-                    Text(" → ".join(en + ([first] if first else [])), " → ".join(zh + ([first] if first else [])))),
-                Row(Text("Cycle (process indexes)", "环（进程编号）"), r["cycle"]),
+                Row(Text("Wait-for cycle", "等待环"), Text(en, zh)),
+                Row(Text("Processes in the cycle", "环中的进程"), ", ".join(names.get(i, f"#{i}") for i in r["cycle"])),
                 Row(Text("Formed at (s)", "形成时刻（秒）"), seconds(r.get("formed_s"))),
                 Row(Text("Time to detection (ms)", "检测用时（毫秒）"),
                     DASH if detect is None else f"{detect * 1000:.1f}"),
@@ -109,6 +134,20 @@ class Deadlock(Lesson):
 
     def script(self, values, start_method):
         return _script(self, values, start_method)
+
+
+def cycle_sentences(names: dict, cycle: list, locks: list, closed: bool = False) -> tuple[str, str]:
+    """"Process-1 waits for lock 1 → Process-2 waits for lock 0" in English and Chinese, with the
+    lanes' names; ``closed`` repeats the first process at the end (the ring closes)."""
+    from app.core.names import name_of
+
+    who = [name_of(names, i) for i in cycle]
+    en = [f"{name} waits for lock {lock}" for name, lock in zip(who, locks, strict=False)]
+    zh = [f"{name} 等待锁 {lock}" for name, lock in zip(who, locks, strict=False)]
+    if closed and who:
+        en.append(who[0])
+        zh.append(who[0])
+    return " → ".join(en), " → ".join(zh)
 
 
 LESSON = Deadlock()

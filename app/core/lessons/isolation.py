@@ -2,12 +2,14 @@
 
 Result keys: ``parent_list`` (the parent's list after every child joined),
 ``child_lists`` and ``child_list_ids`` (each child's own list and ``id()``),
+``child_indexes`` (each child's lane index),
 ``explanation``.
 """
 
 from __future__ import annotations
 
-from app.core.lessons.base import Lesson, explain
+from app.core import events as ev
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import workers
 
 lis: list = []  # the tutorial's module-level list; every process has its own
@@ -36,6 +38,7 @@ class Isolation(Lesson):
 
     def summarize(self, trace):
         parent = trace.results(-1)
+        lanes = {t[3]["i"]: t[1] for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "i" in t[3]}
         children = sorted((r for r in trace.results() if "i" in r), key=lambda r: r["i"])
         ids = [c["id"] for c in children]
         same_id = len(set(ids)) == 1 and len(ids) > 1
@@ -48,25 +51,38 @@ class Isolation(Lesson):
               + ("所有子进程报告的 id() 相同，因为 fork 出的副本保留了父进程的地址——"
                  "不同进程中的同一地址仍是不同的内存。"
                  if same_id else "子进程的 id() 各不相同或偶尔相同：它只是各自进程中的地址，并不是共享对象。"))
+        partial = (f"{len(children)} child(ren) reported their own list.",
+                   f"{len(children)} 个子进程报告了自己的列表。")
         return {
             "parent_list": parent[0]["parent_list"] if parent else None,
             "child_lists": [c["list"] for c in children],
             "child_list_ids": ids,
-            "explanation": explain(en, zh),
+            "child_indexes": [lanes.get(c["i"]) for c in children],
+            "explanation": with_status(trace, en, zh, partial),
         }
+
+    def story(self, trace):
+        from app.core.lessons.basics import live_processes_story
+
+        return live_processes_story(trace)
 
     example_result = {"parent_list": [], "child_lists": [[0], [1]], "child_list_ids": [77, 77]}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import BAD, GOOD, Row, Table, Text
+        from app.core.lessons.rows import BAD, GOOD, Row, Table, Text, process_names
+        from app.core.names import name_of
 
         r = summary["result"]
         parent = r.get("parent_list")
-        lists = zip(r.get("child_lists", []), r.get("child_list_ids", []), strict=False)
+        names = process_names(summary)
+        lists = r.get("child_lists", [])
+        lanes = r.get("child_indexes") or [None] * len(lists)
+        who = [name_of(names, lane) if lane is not None else f"#{i}" for i, lane in enumerate(lanes)]
         return [
             Row(Text("Parent's list after join", "join 之后父进程的列表"), parent, GOOD if parent == [] else BAD),
             Table([Text("Process", "进程"), Text("Its own list", "它自己的列表"), Text("id()", "id()")],
-                  [[Text(f"child {i}", f"子进程 {i}"), lst, ident] for i, (lst, ident) in enumerate(lists)]),
+                  [[name, lst, ident] for name, lst, ident in zip(who, lists, r.get("child_list_ids", []),
+                                                                  strict=False)]),
         ]
 
     def script(self, values, start_method):

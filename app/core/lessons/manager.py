@@ -7,7 +7,8 @@ time order: ``worker``, ``saw``), ``expected_final``, ``explanation``.
 
 from __future__ import annotations
 
-from app.core.lessons.base import Lesson, explain
+from app.core import events as ev
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import ParamSpec, workers
 
 PROXIES = ("dict", "list", "namespace", "value")
@@ -64,7 +65,8 @@ class Manager(Lesson):
 
     def value_slots(self, values):
         expected = 100 + values["workers"] - 1 if values["sequential"] else None
-        return [{"name": "num", "expected": expected}]
+        return [{"name": "num", "label": {"en": "num (the last write)", "zh": "num（最后写入的值）"},
+                 "expected": expected}]
 
     def run(self, rc, values):
         manager = rc.manager()
@@ -85,7 +87,9 @@ class Manager(Lesson):
         server = next((x for x in procs if x.role == "manager"), None)
         final = trace.results(-1)
         final = final[0]["final"] if final else None
-        observed = [{"worker": r["worker"], "saw": r["saw"]} for r in trace.results() if "saw" in r]
+        observed = [{"worker": t[3]["worker"], "saw": t[3]["saw"], "index": t[1]}
+                    for t in sorted(trace.texts_of(ev.RESULT), key=lambda t: t[0])
+                    if isinstance(t[3], dict) and "saw" in t[3]]
         if kind == "list":
             expected = list(range(100, 100 + n)) if p["sequential"] else sorted(range(100, 100 + n))
             got = final if p["sequential"] or final is None else sorted(final)
@@ -115,16 +119,24 @@ class Manager(Lesson):
             "final_as_expected": ok,
             "server_pid": server.pid if server else None,
             "observed": observed,
-            "explanation": explain(en, zh),
+            "explanation": with_status(trace, en, zh, (
+                f"{len(observed)} of {n} process(es) wrote through the proxy; the parent reads {final}.",
+                f"{n} 个进程中有 {len(observed)} 个通过代理写入；父进程读到 {final}。")),
         }
 
     example_result = {"proxy": "dict", "final": {"num": 101}, "expected_final": {"num": 101},
                       "final_as_expected": True, "server_pid": 4242, "observed": [{"worker": 0, "saw": [["num", 100]]}]}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import DASH, Row, Table, Text, worker, yes_no
+        from app.core.lessons.rows import DASH, Row, Table, Text, process_names, yes_no
+        from app.core.names import name_of
 
         r = summary["result"]
+        names = process_names(summary)
+
+        def worker(o):
+            return name_of(names, o["index"]) if o.get("index") is not None else f"#{o['worker']}"
+
         out = [
             Row(Text("Proxy", "代理类型"), r["proxy"]),
             Row(Text("Final contents", "最终内容"), r["final"]),
@@ -135,7 +147,7 @@ class Manager(Lesson):
         observed = r.get("observed", [])
         if observed:
             out.append(Table([Text("Process", "进程"), Text("Saw after its write", "写入后看到的内容")],
-                             [[worker(o["worker"]), o["saw"]] for o in observed]))
+                             [[worker(o), o["saw"]] for o in observed]))
         return out
 
     def script(self, values, start_method):

@@ -12,7 +12,7 @@ import os
 from time import perf_counter_ns
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import ParamSpec
 from app.core.probe import pool_chunk_star, pool_task, pool_task_star
 
@@ -159,9 +159,15 @@ class Pool(Lesson):
         else:
             en += f"{p['mode']} hands tasks to all {n} workers at once; the same processes are reused."
             zh += f"{p['mode']} 把任务同时交给全部 {n} 个进程；同一批进程被反复使用。"
-        if done < m:
+        if done < m and p.get("finish") == "terminate":
             en += f" terminate() stopped the pool: {m - done} task(s) were cancelled."
             zh += f" terminate() 立即关闭了进程池：{m - done} 个任务被取消。"
+        elif done < m:
+            en += f" {m - done} task(s) did not finish."
+            zh += f" {m - done} 个任务没有完成。"
+        partial = (f"{done} of {m} tasks were done on {len(pids)} distinct worker process(es) of a Pool({n}); "
+                   f"{m - done} never finished.",
+                   f"Pool({n}) 中的 {len(pids)} 个不同进程完成了 {m} 个任务中的 {done} 个；{m - done} 个没有完成。")
         return {
             "mode": p["mode"],
             "tasks": tasks,
@@ -172,8 +178,32 @@ class Pool(Lesson):
             "ideal_s": round(ideal, 6),
             "total_s": round(total, 6) if total is not None else None,
             "pool_start_s": round(pool_start, 6) if pool_start is not None else None,
-            "explanation": explain(en, zh),
+            "explanation": with_status(trace, en, zh, partial),
         }
+
+    def story(self, trace):
+        import numpy as np
+
+        from app.core import story as st
+        from app.core.lessons.rows import Text
+
+        p = trace.meta["params"]
+        recs = trace.records
+        marks = recs[recs[:, 2] == ev.TASK]
+        started = marks[marks[:, 4] == ev.TASK_START, 0]
+        ended = marks[marks[:, 4] == ev.TASK_END, 0]
+        return st.Story(
+            title=Text("Tasks of the pool over time", "进程池中的任务随时间变化"),
+            y_label=Text("Tasks", "任务数"),
+            series=[
+                st.count_series(trace, Text("waiting (not started)", "等待中（尚未开始）"), started,
+                                -np.ones(len(started)), initial=p["tasks"]),
+                st.count_series(trace, Text("running", "执行中"), *st.task_edges(trace)),
+                st.count_series(trace, Text("done", "已完成"), ended, np.ones(len(ended))),
+            ],
+            lines=[st.Reference(Text("pool size", "进程池大小"), p["pool_size"]),
+                   st.Reference(Text("tasks", "任务总数"), p["tasks"])],
+        )
 
     example_result = {"mode": "apply_async", "tasks": [{"task": 0, "worker_pid": 9, "status": "done"},
                                                        {"task": 1, "worker_pid": None, "status": "cancelled"}],
@@ -181,7 +211,8 @@ class Pool(Lesson):
                       "pool_start_s": 0.3}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import Row, Table, Text, lost, seconds
+        from app.core.lessons.rows import DASH, Row, Table, Text, lost, process_names, seconds
+        from app.core.names import name_of
 
         r = summary["result"]
         wall, ideal = r.get("wall_s"), r.get("ideal_s")
@@ -195,13 +226,17 @@ class Pool(Lesson):
             Row(Text("Ideal time (s)", "理想时间（秒）"), seconds(ideal)),
             Row(Text("Pool start-up (s)", "进程池启动（秒）"), seconds(r.get("pool_start_s"))),
         ]
-        per_pid: dict = {}
+        names = process_names(summary)
+        per_worker: dict = {}  # (lane, pid) -> tasks; lane first: the lanes' order, which is start order
         for task in r.get("tasks", []):
             if task.get("worker_pid") is not None and task.get("status") == "done":
-                per_pid.setdefault(task["worker_pid"], []).append(task["task"])
-        if per_pid:
-            out.append(Table([Text("Worker pid", "工作进程 PID"), Text("Tasks", "任务数"), Text("Which", "哪些任务")],
-                             [[pid, len(tasks), tasks] for pid, tasks in sorted(per_pid.items())]))
+                lane = task.get("worker")
+                per_worker.setdefault((-1 if lane is None else lane, task["worker_pid"]), []).append(task["task"])
+        if per_worker:
+            out.append(Table([Text("Process", "进程"), Text("PID", "PID"), Text("Tasks", "任务数"),
+                              Text("Which", "哪些任务")],
+                             [[name_of(names, lane) if lane >= 0 else DASH, pid, len(tasks), tasks]
+                              for (lane, pid), tasks in sorted(per_worker.items())]))
         return out
 
     def script(self, values, start_method):

@@ -1,7 +1,7 @@
 """Lesson ``queue_relay`` (tutorial 1.3 queues.Queue): a token relayed through one queue.
 
 Result keys: ``chain`` (in the order the gets happened: ``worker``, ``got``,
-``put``), ``chain_intact`` (each step got what the previous one put),
+``put``, ``index``: the getter's lane), ``chain_intact`` (each step got what the previous one put),
 ``left_in_queue``, ``explanation``.
 """
 
@@ -11,7 +11,7 @@ import time
 from multiprocessing import queues
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import ParamSpec, workers
 
 
@@ -23,10 +23,11 @@ def func(probe, i: int, q) -> None:
     probe.state(ev.WORKING)
     print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
     probe.block(ev.BLOCKED)
+    put_ns = time.perf_counter_ns()  # the token is on its way into the queue from here
     q.put(i)
     probe.state(ev.WORKING)
     _depth(probe, q)
-    probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns})
+    probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns, "put_ns": put_ns})
 
 
 def _depth(probe, q) -> None:
@@ -48,9 +49,6 @@ class QueueRelay(Lesson):
         ParamSpec("maxsize", "int", 20, "Queue maxsize", "队列容量", 1, 10000),
     )
 
-    def value_slots(self, values):
-        return [{"name": "queue depth", "expected": 1}]
-
     def run(self, rc, values):
         q = queues.Queue(values["maxsize"], ctx=rc.ctx)
         q.put(0)
@@ -65,6 +63,7 @@ class QueueRelay(Lesson):
         rc.result({"left_in_queue": left})
 
     def summarize(self, trace):
+        lanes = {t[3]["worker"]: t[1] for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "got" in t[3]}
         chain = sorted((r for r in trace.results() if "got" in r), key=lambda r: r["got_ns"])
         intact = bool(chain) and chain[0]["got"] == 0 and all(
             b["got"] == a["put"] for a, b in zip(chain, chain[1:], strict=False)
@@ -78,27 +77,62 @@ class QueueRelay(Lesson):
         zh = ("每个进程都阻塞在 q.get() 上，直到令牌到来，然后放入自己的编号："
               + ("每一步拿到的正是上一步放入的值。" if intact else "链条断了。")
               + f"谁先拿到由操作系统决定，而不是启动顺序；队列能在进程之间安全地传递数据。队列中剩余：{left}。")
+        partial = (f"{len(chain)} process(es) took the token and passed it on; each got what the previous one "
+                   "put." if intact else f"{len(chain)} process(es) took the token before the run ended.",
+                   f"{len(chain)} 个进程取到令牌并传了下去；"
+                   + ("每一步拿到的正是上一步放入的值。" if intact else "链条不完整。"))
         return {
-            "chain": [{"worker": r["worker"], "got": r["got"], "put": r["put"]} for r in chain],
+            "chain": [{"worker": r["worker"], "got": r["got"], "put": r["put"], "index": lanes.get(r["worker"])}
+                      for r in chain],
             "chain_intact": intact,
             "left_in_queue": left,
-            "explanation": explain(en, zh),
+            "explanation": with_status(trace, en, zh, partial),
         }
+
+    def story(self, trace):
+        import numpy as np
+
+        from app.core import story as st
+        from app.core.lessons.rows import Text
+
+        done = [r for r in trace.results() if "got_ns" in r]
+        gets = [r["got_ns"] for r in done]
+        if all("put_ns" in r for r in done):
+            puts = np.asarray([r["put_ns"] for r in done], dtype=np.int64)
+        else:  # a file from before put_ns: each worker wrote slot 0 right after its put
+            puts, _values, _writers = trace.values(0)
+        times = np.concatenate([np.asarray(gets, dtype=np.int64), puts])
+        steps = np.concatenate([-np.ones(len(gets)), np.ones(len(puts))])
+        return st.Story(
+            title=Text("The token in the queue", "队列中的令牌"),
+            y_label=Text("Items / processes", "数量"),
+            series=[
+                st.count_series(trace, Text("items in the queue", "队列中的元素数"), times, steps, initial=1),
+                st.count_series(trace, Text("processes blocked on the queue", "阻塞在队列上的进程"),
+                                *st.state_edges(trace, (ev.BLOCKED,), roles=("worker",))),
+            ],
+        )
 
     example_result = {"chain": [{"worker": 1, "got": 0, "put": 1}, {"worker": 0, "got": 1, "put": 0}],
                       "chain_intact": True, "left_in_queue": [0]}
 
     def result_rows(self, summary):
-        from app.core.lessons.rows import Row, Table, Text, worker, yes_no
+        from app.core.lessons.rows import Row, Table, Text, process_names, yes_no
+        from app.core.names import name_of
 
         r = summary["result"]
         chain = r.get("chain", [])
+        names = process_names(summary)
+
+        def worker(step):
+            return name_of(names, step["index"]) if step.get("index") is not None else f"#{step['worker']}"
+
         return [
             yes_no(Text("Chain intact", "链条完整"), r["chain_intact"]),
             Row(Text("Token path", "令牌路径"), " → ".join(["0"] + [str(step["put"]) for step in chain])),
             Row(Text("Left in the queue", "队列中剩余"), r.get("left_in_queue")),
             Table([Text("Step", "步骤"), Text("Getter", "取出者"), Text("Got", "取出"), Text("Put", "放入")],
-                  [[n + 1, worker(step["worker"]), step["got"], step["put"]] for n, step in enumerate(chain)]),
+                  [[n + 1, worker(step), step["got"], step["put"]] for n, step in enumerate(chain)]),
         ]
 
     def script(self, values, start_method):

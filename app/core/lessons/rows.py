@@ -92,10 +92,8 @@ def seconds(value) -> str:
     return DASH if value is None else f"{value:.3f}"
 
 
-def worker(i) -> Text:
-    return Text(f"worker {i}", f"进程 {i}")
-
-
 def process_names(summary: dict) -> dict[int, str]:
-    """Process index → its name, from the summary's process list."""
-    return {p["index"]: p.get("name") or f"#{p['index']}" for p in summary.get("processes", [])}
+    """Process index → its display name (``app.core.names``: the lanes' names), from the summary."""
+    from app.core.names import display_names
+
+    return display_names(summary)

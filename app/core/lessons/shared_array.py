@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import ParamSpec, workers
 
 TYPECODES = {
@@ -85,7 +85,8 @@ class SharedArray(Lesson):
 
     def value_slots(self, values):
         final = values["initial"] + values["workers"] * values["add"]
-        return [{"name": "array[0]", "initial": values["initial"], "step": values["add"],
+        return [{"name": "array[0]", "label": {"en": "array[0]", "zh": "array[0]（第 0 个元素）"},
+                 "initial": values["initial"], "step": values["add"],
                  "expected": to_number(values["typecode"], to_item(values["typecode"], final))}]
 
     def run(self, rc, values):
@@ -110,6 +111,7 @@ class SharedArray(Lesson):
         array = final[0]["array"] if final else None
         actual = array[0] if array else None
         lost = _lost_updates(typecode, initial, add, n, actual)
+        writes = [r["wrote"] for r in trace.results() if "wrote" in r]
         overflowed = expected != unbounded
         en = [f"{n} workers each added {add} to element 0 ({TYPECODES[typecode]}): expected {expected}, got {actual}."]
         zh = [f"{n} 个进程各给第 0 个元素（{TYPECODES[typecode]}）加 {add}：应为 {expected}，实际为 {actual}。"]
@@ -137,8 +139,10 @@ class SharedArray(Lesson):
             "actual": actual,
             "array": array,
             "lost_updates": lost,
-            "writes": [r["wrote"] for r in trace.results() if "wrote" in r],
-            "explanation": explain(" ".join(en), "".join(zh)),
+            "writes": writes,
+            "explanation": with_status(trace, " ".join(en), "".join(zh), (
+                f"{len(writes)} of {n} worker(s) wrote element 0; a full run would end at {expected}.",
+                f"{n} 个进程中有 {len(writes)} 个写入了第 0 个元素；完整运行结束时应为 {expected}。")),
         }
 
     example_result = {"typecode": "b", "ctype": "c_byte", "expected": -23, "expected_unbounded": 1001,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from time import perf_counter_ns
 
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, with_status
 from app.core.params import MAX_PROCESSES, ParamSpec
 
 METHODS = ("spawn", "fork", "forkserver")
@@ -59,7 +59,7 @@ class Speedup(Lesson):
     summary_en = "The same CPU-bound job on 1…N processes: wall time, speedup, start cost, Amdahl's serial fraction."
     summary_zh = "同一个计算密集型任务分给 1…N 个进程：耗时、加速比、进程启动开销、阿姆达尔定律的串行比例。"
     specs = (
-        ParamSpec("job_size", "int", 4_000_000, "Job size (loop iterations)", "任务量（循环次数）", 1000, 10**10),
+        ParamSpec("job_size", "int", 20_000_000, "Job size (loop iterations)", "任务量（循环次数）", 1000, 10**10),
         ParamSpec("max_workers", "int", min(MAX_PROCESSES, cpu_count()), "Max workers", "最多进程数", 1,
                   MAX_PROCESSES, help_en="Defaults to this machine's CPU count.", help_zh="默认为本机的 CPU 数。"),
         ParamSpec("start_methods", "choices", ["spawn"], "Start methods", "启动方式", choices=METHODS,
@@ -90,22 +90,14 @@ class Speedup(Lesson):
 
     def summarize(self, trace):
         p = trace.meta["params"]
-        runs = [r for r in trace.results(-1) if "wall_ns" in r]
-        points = []
-        for method in p["start_methods"]:
-            mine = [r for r in runs if r["start_method"] == method]
-            base = next((r["wall_ns"] for r in mine if r["workers"] == 1), None)
-            for r in mine:
-                points.append({"workers": r["workers"], "start_method": method, "wall_s": round(r["wall_ns"] / 1e9, 6),
-                               "speedup": round(base / r["wall_ns"], 4) if base else None})
+        points = _points(trace)
         costs = {}
         for method in p["start_methods"]:
             lat = [info.start_latency_s() for info in trace.processes().values()
                    if info.name.startswith(f"{method}-noop-") and info.start_latency_s() is not None]
             costs[method] = round(sum(lat) / len(lat), 6) if lat else None
         cores = cpu_count()
-        fit_points = [(x["workers"], x["speedup"]) for x in points if x["speedup"] and x["workers"] <= cores]
-        serial = fit_serial_fraction(fit_points)
+        serial = _fit(points, cores)
         best = max(points, key=lambda x: x["speedup"] or 0) if points else None
         en = (f"This machine has {cores} CPU(s). " + (f"The best speedup was {best['speedup']:.2f}× with "
               f"{best['workers']} workers ({best['start_method']}). " if best else "")
@@ -119,8 +111,44 @@ class Speedup(Lesson):
                  if serial is not None else "")
               + "进程数超过 CPU 核数没有帮助：它们只能轮流运行。每启动一个进程还要花费 "
               + "、".join(f"{m} {c * 1000:.0f} 毫秒" for m, c in costs.items() if c is not None) + "。")
+        start_en, start_zh = _start_up_sentences(points, costs, cores)
+        en, zh = f"{en} {start_en}".strip(), zh + start_zh
+        partial = (f"{len(points)} measurement(s) were made before the run ended: too few to judge the speedup.",
+                   f"运行结束前只完成了 {len(points)} 次测量：不足以判断加速比。")
         return {"points": points, "start_cost_s": costs, "serial_fraction": serial, "cpu_count": cores,
-                "explanation": explain(en, zh)}
+                "explanation": with_status(trace, en, zh, partial)}
+
+    def plot(self, values):
+        return "chart"  # speedup against workers: its own x axis, not the lanes' time
+
+    def story(self, trace):
+        from app.core import story as st
+        from app.core.lessons.rows import Text
+
+        p = trace.meta["params"]
+        points = _points(trace)
+        top = p["max_workers"]
+        ns = list(range(1, top + 1))
+        series = []
+        for method in p["start_methods"]:
+            mine = [x for x in points if x["start_method"] == method and x["speedup"] is not None]
+            series.append(st.Series(Text(f"measured ({method})", f"实测（{method}）"),
+                                    [x["workers"] for x in mine], [x["speedup"] for x in mine], st.LINE))
+        series.append(st.Series(Text("ideal: n workers, n×", "理想：n 个进程，n 倍"), ns, ns, st.DASHED))
+        serial = _fit(points, cpu_count())
+        if serial is not None:
+            series.append(st.Series(Text(f"Amdahl fit (serial fraction {serial:.3f})",
+                                         f"阿姆达尔拟合（串行比例 {serial:.3f}）"),
+                                    ns, [amdahl(serial, n) for n in ns], st.DASHED))
+        return st.Story(
+            title=Text("Speedup against workers", "加速比与进程数"),
+            y_label=Text("Speedup (×)", "加速比（倍）"),
+            x_label=Text("Workers", "进程数"),
+            x_is_time=False,
+            integer_y=False,
+            series=series,
+            lines=[st.Reference(Text("no speedup (1×)", "没有加速（1 倍）"), 1.0)],
+        )
 
     example_result = {
         "points": [{"workers": 1, "start_method": "spawn", "wall_s": 2.0, "speedup": 1.0},
@@ -136,7 +164,9 @@ class Speedup(Lesson):
                  DASH if p.get("speedup") is None else f"{p['speedup']:.2f}×", f"{p['workers']}×"]
                 for p in r.get("points", [])]
         serial = r.get("serial_fraction")
-        costs = ", ".join(f"{m} {c * 1000:.0f} ms" for m, c in (r.get("start_cost_s") or {}).items() if c is not None)
+        known = [(m, c) for m, c in (r.get("start_cost_s") or {}).items() if c is not None]
+        costs = Text(", ".join(f"{m} {c * 1000:.0f} ms" for m, c in known),
+                     "，".join(f"{m} {c * 1000:.0f} 毫秒" for m, c in known)) if known else None
         return [
             Table([Text("Workers", "进程数"), Text("Start method", "启动方式"), Text("Wall time (s)", "耗时（秒）"),
                    Text("Speedup", "加速比"), Text("Ideal", "理想值")], rows),
@@ -148,6 +178,52 @@ class Speedup(Lesson):
 
     def script(self, values, start_method):
         return _script(self, values, start_method)
+
+
+def _points(trace) -> list[dict]:
+    """Per start method and worker count: wall time and speedup over one worker, as measured so far."""
+    runs = [r for r in trace.results(-1) if "wall_ns" in r]
+    points = []
+    for method in trace.meta["params"]["start_methods"]:
+        mine = [r for r in runs if r["start_method"] == method]
+        base = next((r["wall_ns"] for r in mine if r["workers"] == 1), None)
+        for r in mine:
+            points.append({"workers": r["workers"], "start_method": method, "wall_s": round(r["wall_ns"] / 1e9, 6),
+                           "speedup": round(base / r["wall_ns"], 4) if base else None})
+    return points
+
+
+def _fit(points: list[dict], cores: int) -> float | None:
+    return fit_serial_fraction([(x["workers"], x["speedup"]) for x in points if x["speedup"] and x["workers"] <= cores])
+
+
+def _start_up_sentences(points: list[dict], costs: dict, cores: int) -> tuple[str, str]:
+    """Whether starting a process ate the gain: its cost against each worker's share of the job."""
+    for method, cost in costs.items():
+        one = next((x["wall_s"] for x in points if x["start_method"] == method and x["workers"] == 1), None)
+        if cost is None or one is None:
+            continue
+        n = min(cores, max((x["workers"] for x in points if x["start_method"] == method), default=1))
+        if n < 2:
+            return "", ""
+        share = max(0.0, one - cost) / n  # one worker's wall time is its start plus the whole job
+        best = max((x["speedup"] or 0 for x in points if x["start_method"] == method), default=0)
+        head_en = (f"With {method}, one worker took {one:.2f} s, about {cost * 1000:.0f} ms of it starting the "
+                   f"process; split over {n} workers each has about {share * 1000:.0f} ms of work. ")
+        head_zh = (f"{method} 方式下，一个进程用时 {one:.2f} 秒，其中约 {cost * 1000:.0f} 毫秒用于启动进程；"
+                   f"分给 {n} 个进程后，每个进程约有 {share * 1000:.0f} 毫秒的工作。")
+        if share < 2 * cost:
+            return (head_en + "Start-up eats the gain: starting a process costs about as much as the work it "
+                    "saves. Raise job_size until each worker's share is many times its start cost.",
+                    head_zh + "启动开销吃掉了收益：启动一个进程的代价与它节省的工作时间相当。"
+                    "加大 job_size，直到每个进程分到的工作是启动开销的许多倍。")
+        if best < 1.2:
+            return (head_en + "That share is well above the start cost, so the missing speedup means the cores "
+                    "were not free: other programs were using them.",
+                    head_zh + "这份工作远大于启动开销，所以没有加速说明 CPU 核并不空闲：其他程序正在占用它们。")
+        return (head_en + "That share is well above the start cost, so splitting the job pays off.",
+                head_zh + "这份工作远大于启动开销，所以拆分任务是值得的。")
+    return "", ""
 
 
 LESSON = Speedup()

@@ -6,7 +6,7 @@ check. Work units are TASK records (task = round), the condition's stock is
 value slot 0.
 
 Result keys: ``primitive``, ``invariant`` (``en``/``zh``), ``invariant_held``,
-``violations`` (what broke it, if anything), and the measured quantity:
+``violations`` (what broke it, if anything; ``violations_zh`` the same in Chinese), and the measured quantity:
 ``max_concurrent`` (semaphore), ``waited_s`` (event: per worker), ``min_stock``/
 ``produced``/``consumed``/``woken_without_notify`` (condition), ``phase_gaps_s``
 (barrier: the next phase's first start minus this phase's last end),
@@ -18,7 +18,7 @@ from __future__ import annotations
 from time import perf_counter_ns
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, explain
+from app.core.lessons.base import Lesson, explain, interrupted
 from app.core.params import ParamError, ParamSpec, workers
 
 PRIMITIVES = ("event", "semaphore", "condition", "barrier")
@@ -116,7 +116,8 @@ class Sync(Lesson):
                              "allowed: an integer from 2 to 64")
 
     def value_slots(self, values):
-        return [{"name": "stock", "expected": 0}] if values["primitive"] == "condition" else []
+        stock = {"name": "stock", "label": {"en": "stock", "zh": "库存"}, "expected": 0}
+        return [stock] if values["primitive"] == "condition" else []
 
     # The primitives are made here so that a test can swap in a broken one.
     def make(self, ctx, primitive: str, values: dict):
@@ -158,22 +159,32 @@ class Sync(Lesson):
         primitive = p["primitive"]
         check = {"event": _check_event, "semaphore": _check_semaphore, "condition": _check_condition,
                  "barrier": _check_barrier}[primitive]
-        measured, violations = check(trace, p)
+        from app.core.names import display_names
+
+        measured, broken = check(trace, p, display_names(trace))
+        violations = [en for en, _zh in broken]
         held = not violations
         inv_en, inv_zh = INVARIANTS[primitive]
-        en = f"Invariant: {inv_en} — {'held' if held else 'BROKEN'} in this run."
-        zh = f"不变量：{inv_zh}——本次运行中{'成立' if held else '被破坏'}。"
+        note = interrupted(trace)
+        if note is None:
+            en = f"Invariant: {inv_en} — {'held' if held else 'BROKEN'} in this run."
+            zh = f"不变量：{inv_zh}——本次运行中{'成立' if held else '被破坏'}。"
+        else:  # only the part that ran was checked
+            en = f"{note[0]} Invariant: {inv_en} — {'held' if held else 'BROKEN'} in the part that ran."
+            zh = f"{note[1]}不变量：{inv_zh}——在已运行的部分中{'成立' if held else '被破坏'}。"
         if violations:
-            en += f" Violations: {violations[:5]}."
-            zh += f" 违反之处：{violations[:5]}。"
+            en += f" Violations: {'; '.join(violations[:5])}."
+            zh += f" 违反之处：{'；'.join(z for _e, z in broken[:5])}。"
         return {"primitive": primitive, "invariant": {"en": inv_en, "zh": inv_zh}, "invariant_held": held,
-                "violations": violations, **measured, "explanation": explain(en, zh)}
+                "violations": violations, "violations_zh": [z for _e, z in broken], **measured,
+                "explanation": explain(en, zh)}
 
     example_result = {"primitive": "semaphore", "invariant": {"en": "never more than k", "zh": "最多 k"},
                       "invariant_held": True, "violations": [], "max_concurrent": 2, "k": 2}
 
     def result_rows(self, summary):
         from app.core.lessons.rows import BAD, Row, Text, process_names, yes_no
+        from app.core.names import name_of
 
         r = summary["result"]
         invariant = r.get("invariant") or {}
@@ -188,7 +199,7 @@ class Sync(Lesson):
                            f"{r['max_concurrent']} (k = {r.get('k')})"))
         if "waited_s" in r:
             names = process_names(summary)
-            waited = ", ".join(f"{names.get(int(i), i)} {w:.3f}" for i, w in r["waited_s"].items())
+            waited = ", ".join(f"{name_of(names, i)} {w:.3f}" for i, w in r["waited_s"].items())
             out.append(Row(Text("Waited for the event (s)", "等待事件的时间（秒）"), waited))
         if "produced" in r:
             out += [
@@ -199,11 +210,52 @@ class Sync(Lesson):
         if "phase_gaps_s" in r:
             out.append(Row(Text("Gaps between phases (s)", "阶段之间的间隔（秒）"), r["phase_gaps_s"]))
         if r.get("violations"):
-            out.append(Row(Text("Violations", "违反之处"), r["violations"], BAD))
+            en = "; ".join(r["violations"])
+            zh = "；".join(r.get("violations_zh") or []) or en
+            out.append(Row(Text("Violations", "违反之处"), Text(en, zh), BAD))
         return out
 
     def script(self, values, start_method):
         return _script(self, values, start_method)
+
+    def story(self, trace):
+        from app.core import story as st
+        from app.core.lessons.rows import Text
+
+        p = trace.meta["params"]
+        primitive = p["primitive"]
+        working = Text("working (inside)", "工作中（在临界区内）")
+        if primitive == "semaphore":
+            return st.Story(
+                title=Text("Processes inside the semaphore", "信号量内的进程数"),
+                y_label=Text("Processes", "进程数"),
+                series=[st.count_series(trace, working, *st.task_edges(trace)),
+                        st.count_series(trace, Text("waiting for a slot", "等待空位"),
+                                        *st.state_edges(trace, (ev.WAITING,)))],
+                lines=[st.Reference(Text("limit k", "上限 k"), p["k"])],
+            )
+        if primitive == "condition":
+            times, stock, _writers = trace.values(0)
+            steps = [stock[0]] + [b - a for a, b in zip(stock.tolist(), stock[1:].tolist(), strict=False)] \
+                if len(stock) else []
+            return st.Story(
+                title=Text("Stock and waiting consumers", "库存与等待的消费者"),
+                y_label=Text("Items / processes", "数量"),
+                series=[st.count_series(trace, Text("stock", "库存"), times, steps),
+                        st.count_series(trace, Text("consumers waiting for a notify", "等待 notify 的消费者"),
+                                        *st.state_edges(trace, (ev.WAITING,), detail=0))],
+                lines=[st.Reference(Text("nothing in stock", "库存为零"), 0)],
+            )
+        waiting = (Text("waiting for the event", "等待事件") if primitive == "event"
+                   else Text("waiting at the barrier", "在屏障处等待"))
+        return st.Story(
+            title=(Text("Waiting for the start gun, then working", "等待发令，然后工作") if primitive == "event"
+                   else Text("Working and waiting at the barrier", "工作与在屏障处等待")),
+            y_label=Text("Processes", "进程数"),
+            series=[st.count_series(trace, Text("working", "工作中"), *st.task_edges(trace)),
+                    st.count_series(trace, waiting, *st.state_edges(trace, (ev.WAITING,)))],
+            lines=[st.Reference(Text("workers", "进程总数"), p["workers"])],
+        )
 
 
 def work_units(trace) -> list[tuple[int, int, int, int]]:
@@ -229,36 +281,39 @@ def max_overlap(intervals) -> int:
     return best
 
 
-def _check_event(trace, p):
+def _check_event(trace, p, names):
     set_ns = next((r["set_ns"] for r in trace.results(-1) if "set_ns" in r), None)
     units = work_units(trace)
-    violations = [f"worker {i} worked {(set_ns - s) / 1e6:.1f} ms before the set" for i, _r, s, _e in units
-                  if set_ns is not None and s < set_ns]
+    violations = [(f"{names.get(i, i)} worked {(set_ns - s) / 1e6:.1f} ms before the set",
+                   f"{names.get(i, i)} 在 set 之前 {(set_ns - s) / 1e6:.1f} 毫秒就开始工作")
+                  for i, _r, s, _e in units if set_ns is not None and s < set_ns]
     waited = {}
     for index in trace.processes():
         iv = trace.intervals(index)
         waits = iv[iv[:, 2] == ev.WAITING]
         waited[index] = round(float((waits[:, 1] - waits[:, 0]).sum()) / 1e9, 6)
     if set_ns is None:
-        violations.append("the event was never set")
+        violations.append(("the event was never set", "事件从未被 set"))
     return {"waited_s": waited, "set_s": round(trace.seconds(set_ns), 6) if set_ns else None}, violations
 
 
-def _check_semaphore(trace, p):
+def _check_semaphore(trace, p, names):
     units = work_units(trace)
     most = max_overlap([(s, e) for _i, _r, s, e in units])
-    violations = [f"{most} worked at once, more than k={p['k']}"] if most > p["k"] else []
+    violations = [(f"{most} worked at once, more than k={p['k']}", f"{most} 个进程同时工作，多于 k={p['k']}")
+                  ] if most > p["k"] else []
     return {"max_concurrent": most, "k": p["k"]}, violations
 
 
-def _check_condition(trace, p):
+def _check_condition(trace, p, names):
     times, stock, _writers = trace.values(0)
     violations = []
     diffs = [stock[0]] + [b - a for a, b in zip(stock, stock[1:], strict=False)] if len(stock) else []
     produced = int(sum(1 for d in diffs if d > 0))
     consumed = int(sum(1 for d in diffs if d < 0))
     if len(stock) and stock.min() < 0:
-        violations.append(f"stock fell to {int(stock.min())}: consumed what was not produced")
+        violations.append((f"stock fell to {int(stock.min())}: consumed what was not produced",
+                           f"库存降到 {int(stock.min())}：消费了尚未生产的东西"))
     increases = [t for t, d in zip(times.tolist(), diffs, strict=False) if d > 0]
     woken_without = 0
     for index, info in trace.processes().items():
@@ -270,12 +325,13 @@ def _check_condition(trace, p):
             if end > start and not any(start < t <= end for t in increases) and end != iv[-1, 1]:
                 woken_without += 1
     if woken_without:
-        violations.append(f"{woken_without} wait(s) ended without any notify")
+        violations.append((f"{woken_without} wait(s) ended without any notify",
+                           f"{woken_without} 次等待在没有任何 notify 的情况下结束"))
     return {"min_stock": int(stock.min()) if len(stock) else 0, "produced": produced, "consumed": consumed,
             "woken_without_notify": woken_without}, violations
 
 
-def _check_barrier(trace, p):
+def _check_barrier(trace, p, names):
     units = work_units(trace)
     gaps, violations = [], []
     for phase in range(p["rounds"] - 1):
@@ -285,7 +341,8 @@ def _check_barrier(trace, p):
             gap = (min(starts) - max(ends)) / 1e9
             gaps.append(round(gap, 6))
             if gap < 0:
-                violations.append(f"phase {phase + 1} began {-gap * 1000:.1f} ms before phase {phase} ended")
+                violations.append((f"phase {phase + 1} began {-gap * 1000:.1f} ms before phase {phase} ended",
+                                   f"第 {phase + 1} 阶段在第 {phase} 阶段结束前 {-gap * 1000:.1f} 毫秒就开始了"))
     return {"phase_gaps_s": gaps}, violations
 
 
