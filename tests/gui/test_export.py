@@ -559,7 +559,8 @@ def test_permissions_like_any_new_file_and_kept_on_replace(plot, tmp_path):
 # --- the dialog ----------------------------------------------------------------------------
 @pytest.fixture
 def dialog(qtbot, plot, window, trace, tmp_path):
-    dlg = ExportDialog({"Activity": plot}, window=window, trace=trace, directory=str(tmp_path))
+    dlg = ExportDialog({"Activity": plot}, window=window, trace=trace, directory=str(tmp_path),
+                       settings=_settings(tmp_path))
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitExposed(dlg)
@@ -568,6 +569,12 @@ def dialog(qtbot, plot, window, trace, tmp_path):
     dlg._ask_save_path = lambda suggested, name_filter: pytest.fail("no file dialog expected")
     dlg._confirm_overwrite = lambda path: pytest.fail(f"no overwrite question expected for {path}")
     return dlg
+
+
+def _settings(folder: Path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def _click_export(qtbot, dlg) -> None:
@@ -749,3 +756,29 @@ def test_dialog_and_errors_speak_chinese(qapp, qtbot, dialog, tmp_path):
         qapp.removeTranslator(translator)
     qtbot.waitUntil(lambda: dialog.windowTitle() == "Export", timeout=2000)
     assert dialog.export_button.text() == "Export"
+
+
+def test_dialog_enter_exports_even_after_browse(qtbot, dialog, tmp_path):
+    chosen = str(tmp_path / "picked.png")
+    dialog._ask_save_path = lambda suggested, name_filter: chosen
+    assert dialog.export_button.isDefault() and not dialog.browse_button.autoDefault()
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    dialog.browse_button.setFocus()
+    qtbot.keyClick(dialog.browse_button, Qt.Key.Key_Return)
+    assert (tmp_path / "picked.png").is_file()  # exported, not the file dialog again
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_dialog_remembers_the_last_folder_and_format(qtbot, plot, tmp_path):
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    settings = _settings(tmp_path)
+    first = ExportDialog({"Activity": plot}, settings=settings)
+    qtbot.addWidget(first)
+    first.format_box.setCurrentIndex(first.format_box.findData("svg"))
+    first.set_path(str(folder / "lanes.svg"))
+    assert first.export()
+    again = ExportDialog({"Activity": plot}, settings=settings)
+    qtbot.addWidget(again)
+    assert again.fmt() == "svg"
+    assert os.path.dirname(again.path()) == str(folder)
