@@ -320,6 +320,8 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
+        self.legend.layout.activate()  # its new size, and its place under the plot, now: not after a paint
+        self.getPlotItem().layout.activate()
 
 
 def _span(x: np.ndarray, x0: float, x1: float) -> tuple[int, int]:
