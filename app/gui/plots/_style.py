@@ -138,16 +138,16 @@ def place_legend_below(plot_item, legend: pg.LegendItem) -> None:
     plot_item.layout.setAlignment(legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
 
 
-def legend_grid(texts: list[str], width_px: float, more: str = "") -> tuple[int, int]:
-    """(columns, most entries) of a legend of ``texts`` below a plot ``width_px`` wide, in ``LEGEND_ROWS`` rows;
+def legend_grid(texts: list[str], width_px: float, more: str = "", rows: int = LEGEND_ROWS) -> tuple[int, int]:
+    """(columns, most entries) of a legend of ``texts`` below a plot ``width_px`` wide, in ``rows`` rows;
     ``more``: the text of the entry that counts the others when not all fit (its column is wider)."""
     metrics = QtGui.QFontMetrics(QtWidgets.QApplication.font())
     entry = max((metrics.horizontalAdvance(t) for t in texts), default=0) + LEGEND_SAMPLE_PX
     columns = max(1, min(len(texts) or 1, int(max(width_px, entry) // entry)))
-    if len(texts) > columns * LEGEND_ROWS and more:
+    if len(texts) > columns * rows and more:
         extra = max(0, metrics.horizontalAdvance(more) + LEGEND_SAMPLE_PX - entry)
         columns = max(1, min(columns, int((width_px - extra) // entry)))
-    return columns, columns * LEGEND_ROWS
+    return columns, columns * rows
 
 
 class _NoSample:

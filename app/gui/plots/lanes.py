@@ -493,7 +493,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         """The time axis's label says when start-up is left out of the view (outside the lanes, not on them)."""
         text = self.tr("time (s)")
         if self._startup_s is not None:
-            text = self.tr("time (s) — start-up 0–{s} s not shown (Whole run shows it)").format(
+            text = self.tr("time (s) · start-up 0–{s} s hidden").format(
                 s=f"{self._startup_s:.2f}")
         if text != self._bottom_text:
             self._bottom_text = text

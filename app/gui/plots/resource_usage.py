@@ -3,7 +3,7 @@
 The runner's sampler records psutil readings as SAMPLE events (a = CPU % × 100,
 b = resident bytes) at 2–4 Hz. A combo box in the corner under the value axis
 switches the plot between CPU % and memory (MB); the legend under the time axis
-names the processes (as many as fit in two rows; the lanes name all). Neither
+names the processes (as many as fit in two rows, one in a short plot; the lanes name all). Neither
 lies on the curves. The y axis spans at least 0–100 % (CPU) or 0 to the
 highest reading (memory): three samples of 35.96–35.97 % are not a mountain. The x axis is meant to be linked
 to the activity lanes by the window; unlinked, the plot shows the whole run.
@@ -27,6 +27,7 @@ from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._decimate import curve_points, decimate
 from app.gui.plots._style import (
     BACKGROUND,
+    LEGEND_ROWS,
     RunTimeAxis,
     axis_items,
     capped_entries,
@@ -38,6 +39,7 @@ from app.gui.plots._style import (
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
+SHORT_PLOT_PX = 260  # a plot lower than this gets a one-row legend
 CPU_SPAN = (0.0, 100.0)  # the CPU axis shows at least this (one core fully used is 100 %)
 _NONE, _NONE_INT = np.empty(0), np.empty(0, dtype=np.int64)
 LEGEND_NEW_LIVE = 2  # during a run, legend entries added per refresh (64 processes come up at once)
@@ -67,6 +69,7 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.legend = make_legend()
         place_legend_below(item, self.legend)
         self._legend_width = 0.0
+        self._legend_short = False
         self._setup_controls()
         self._markers = DotsData()  # the samples, while few are visible (drawn by the curves' item)
         self.metric_box = QtWidgets.QComboBox(self)
@@ -213,8 +216,9 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             return
         more = self.tr("+{n} more (see the lanes)")
         self._legend_width = self.getPlotItem().getViewBox().width()
-        columns, limit = legend_grid([name for _index, name in entries], self._legend_width,
-                                     more.format(n=99))
+        self._legend_short = self.height() < SHORT_PLOT_PX
+        rows = 1 if self._legend_short else LEGEND_ROWS  # a short plot keeps its height for the curves
+        columns, limit = legend_grid([name for _index, name in entries], self._legend_width, more.format(n=99), rows)
         shown = capped_entries([(self._curves[index], name) for index, name in entries],
                                lambda n: more.format(n=n), limit)
         live = self._trace is not None and self._trace.meta.get("status") == "running" and self._cursor_ns is None
@@ -223,7 +227,8 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
 
     def _on_resized(self, *_args) -> None:
         self._place_box()
-        if abs(self.getPlotItem().getViewBox().width() - self._legend_width) >= 1:
+        if abs(self.getPlotItem().getViewBox().width() - self._legend_width) >= 1 or (
+                (self.height() < SHORT_PLOT_PX) != self._legend_short):
             self._legend_entries = None  # as many legend entries as fit the new width
             self._update_legend()
 
