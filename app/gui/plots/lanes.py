@@ -362,15 +362,25 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
     def _deadlock_places(self, marks: list[dict]) -> list[tuple]:
         """Each deadlock text on its lane's waiting segment: from where the wait begins (or the view's left
         edge), or ending at the wait's end when the view has no room right of its beginning."""
-        (v0, v1), _y = self.getPlotItem().getViewBox().viewRange()
+        view = self.getPlotItem().getViewBox()
+        (v0, v1), _y = view.viewRange()
+        pixel = view.viewPixelSize()[0] or 0.0
+        metrics = QtGui.QFontMetrics(self._deadlock_font())
         places = []
         for m in marks:
             start = max(m["x0"], v0)
-            if start > v0 + 0.6 * (v1 - v0):
+            width = (metrics.horizontalAdvance(m["text"]) + 12) * pixel  # the text's width, in seconds
+            if start + width > v1:  # no room right of where the wait begins: end where the wait ends
                 places.append((m["text"], min(m["x1"], v1), m["row"], (1, 0.5)))
             else:
                 places.append((m["text"], start, m["row"], (0, 0.5)))
         return places
+
+    def _deadlock_font(self) -> QtGui.QFont:
+        font = self._deadlock_texts[0].textItem.font() if self._deadlock_texts else QtGui.QFont(
+            QtWidgets.QApplication.font())
+        font.setBold(True)
+        return font
 
     def _set_title(self, title: str | None) -> None:
         if title != self._title:
