@@ -13,9 +13,11 @@ Pure functions, no dialogs. Every one of them
 - raises ``ExportError`` for every failure (with ``path`` and ``reason``), so
   a caller needs one ``except``.
 
-Plots are drawn with pyqtgraph's exporters (``ImageExporter`` for PNG,
-``SVGExporter`` for SVG) into memory (``toBytes=True``), never straight to the
-target. Sizes: ``width`` and/or ``height`` in pixels, else ``scale`` times the
+Plots are drawn by Qt itself (the scene rendered into a ``QImage`` for PNG, a
+``QSvgGenerator`` for SVG) in memory, never straight to the target, at one
+scale for every element: the picture is drawn in the plot's screen units and
+the device scales it (the image's pixel ratio, the SVG's view box), so text,
+legends, lines and markers grow together. Sizes: ``width`` and/or ``height`` in pixels, else ``scale`` times the
 plot's size on screen. With one side given, the other follows the plot's
 aspect ratio; with both, a PNG is exactly that size with the plot fitted in,
 centred, undistorted (Qt's ``KeepAspectRatio``) and an SVG is scaled uniformly
@@ -25,9 +27,9 @@ to fit. The plot on screen is never resized or re-ranged by an export.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
+import re
 import secrets
 import shutil
 
@@ -202,89 +204,89 @@ def _encode_png(image: QImage, dots_per_inch: float) -> bytes | None:
     return bytes(data.data()) if ok and data.size() else None
 
 
-def _render_png(item: QGraphicsItem, size: tuple[int, int], source: QRectF, fit: float,
-                background: QColor) -> QImage:
-    """The plot drawn at ``fit`` × its size, centred on a ``size`` canvas of ``background``."""
-    from pyqtgraph.exporters import ImageExporter
-
-    drawn = (min(size[0], max(1, round(source.width() * fit))), min(size[1], max(1, round(source.height() * fit))))
-    exporter = ImageExporter(item)
-    params = exporter.parameters()
-    params.param("width").setValue(drawn[0], blockSignal=exporter.widthChanged)
-    params.param("height").setValue(drawn[1], blockSignal=exporter.heightChanged)
-    params.param("background").setValue(background)
-    image = exporter.export(toBytes=True)
-    if not isinstance(image, QImage) or image.isNull():
-        raise RuntimeError("the exporter drew no image")
-    if drawn == size:
-        return image
-    canvas = QImage(size[0], size[1], QImage.Format.Format_ARGB32)
-    canvas.fill(background)
-    painter = QPainter(canvas)
-    try:
-        painter.drawImage(QPoint((size[0] - drawn[0]) // 2, (size[1] - drawn[1]) // 2), image)
-    finally:
-        painter.end()
-    return canvas
-
-
-def _render_svg(item: QGraphicsItem, size: tuple[float, float], background: QColor) -> bytes:
-    from pyqtgraph.exporters import SVGExporter
-
-    exporter = SVGExporter(item)
-    params = exporter.parameters()
-    params.param("width").setValue(float(size[0]), blockSignal=exporter.widthChanged)
-    params.param("height").setValue(float(size[1]), blockSignal=exporter.heightChanged)
-    params.param("background").setValue(background)
-    with _closed_svg_paths():
-        data = exporter.export(toBytes=True)
-    if not data:
-        raise RuntimeError("the exporter wrote no SVG")
-    # pyqtgraph paints the background as a 100 % × 100 % rect; the file says it is SVG Tiny,
-    # which has no percentages (Qt's own SVG renderer draws a 100 × 100 square): give it numbers.
-    return bytes(data).replace(b'<rect width="100%" height="100%"',
-                               b'<rect x="0" y="0" width="%d" height="%d"' % (int(size[0]), int(size[1])), 1)
+def _paint_items(item: QGraphicsItem) -> list[QGraphicsItem]:
+    """``item`` and everything drawn with it."""
+    items, stack = [], [item]
+    while stack:
+        current = stack.pop()
+        items.append(current)
+        stack.extend(current.childItems())
+    return items
 
 
 @contextlib.contextmanager
-def _closed_svg_paths():
-    """Let pyqtgraph's SVG exporter read the closed paths Qt 6 writes.
-
-    Qt's SVG generator ends a closed path with a ``Z`` token (the ViewBox's own
-    frame and clip are closed paths); pyqtgraph 0.14's ``correctCoordinates``
-    expects only ``x,y`` pairs and raises ``ValueError`` — every SVG export of a
-    PlotItem fails (pyqtgraph issue #3495). The ``Z`` tokens are set aside while
-    it transforms the coordinates and put back where they were. Scoped to one
-    export; harmless with a pyqtgraph that already handles them.
-    """
-    module = importlib.import_module("pyqtgraph.exporters.SVGExporter")
-    original = getattr(module, "correctCoordinates", None)
-    if original is None:
-        yield
-        return
-
-    def correct_coordinates(node, defs, item, options):
-        closed = []
-        for path in node.getElementsByTagName("path"):
-            tokens = path.getAttribute("d").split()
-            where = [i for i, token in enumerate(tokens) if token in ("Z", "z")]
-            if where:
-                closed.append((path, where))
-                path.setAttribute("d", " ".join(t for t in tokens if t not in ("Z", "z")))
-        try:
-            return original(node, defs, item, options)
-        finally:
-            for path, where in closed:
-                tokens = path.getAttribute("d").split()
-                for i in where:
-                    tokens.insert(i, "Z")
-                path.setAttribute("d", " ".join(tokens))
-
-    module.correctCoordinates = correct_coordinates
+def _export_mode(item: QGraphicsItem, painter: QPainter, background: QColor):
+    """pyqtgraph's export mode on every item while ``painter`` draws them: curves as lines (no screen raster),
+    antialiased, the export's background."""
+    items = [i for i in _paint_items(item) if hasattr(i, "setExportMode")]
+    opts = {"antialias": True, "background": background, "painter": painter, "resolutionScale": 1.0}
+    for each in items:
+        each.setExportMode(True, opts)
     try:
         yield
     finally:
-        module.correctCoordinates = original
+        for each in items:
+            each.setExportMode(False)
+
+
+def _paint_plot(item: QGraphicsItem, painter: QPainter, size: tuple[float, float], source: QRectF,
+                background: QColor) -> None:
+    """The plot drawn once, as on screen, with one scale for everything: lines, text, legend, markers.
+
+    ``painter``'s device is in the plot's own (screen) units, ``size`` of them,
+    the plot centred in it: the scale comes from the device (a PNG's pixel
+    ratio, an SVG's view box), so no item can be drawn at another scale
+    (pyqtgraph's exporters scaled some texts and not others, and the SVG one
+    drew the view's clip as a frame).
+    """
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    painter.fillRect(QRectF(0, 0, size[0], size[1]), background)
+    target = QRectF((size[0] - source.width()) / 2, (size[1] - source.height()) / 2, source.width(), source.height())
+    with _export_mode(item, painter, background):
+        item.scene().render(painter, target, source, Qt.AspectRatioMode.IgnoreAspectRatio)
+
+
+def _render_png(item: QGraphicsItem, size: tuple[int, int], source: QRectF, fit: float,
+                background: QColor) -> QImage:
+    """The plot drawn at ``fit`` × its size, centred on a ``size`` canvas of ``background``."""
+    image = QImage(size[0], size[1], QImage.Format.Format_ARGB32)
+    image.fill(background)
+    image.setDevicePixelRatio(fit)  # painted in screen units: pens, dots and text all scale by ``fit``
+    painter = QPainter(image)
+    try:
+        _paint_plot(item, painter, (size[0] / fit, size[1] / fit), source, background)
+    finally:
+        painter.end()
+    if image.isNull():
+        raise RuntimeError("the exporter drew no image")
+    image.setDevicePixelRatio(1.0)
+    return image
+
+
+def _render_svg(item: QGraphicsItem, size: tuple[float, float], source: QRectF, background: QColor) -> bytes:
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(round(size[0]), round(size[1])))
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))  # the file's units: screen pixels
+    generator.setResolution(_SCREEN_DPI)
+    generator.setTitle("ProcScope")
+    painter = QPainter(generator)
+    try:
+        _paint_plot(item, painter, (source.width(), source.height()), source, background)
+    finally:
+        painter.end()
+    buffer.close()
+    if not data.size():
+        raise RuntimeError("the exporter wrote no SVG")
+    # Qt gives the size in millimetres at its resolution: say the pixels asked for (a slide tool reads them)
+    return re.sub(rb'<svg width="[^"]*" height="[^"]*"',
+                  b'<svg width="%d" height="%d"' % (round(size[0]), round(size[1])), bytes(data.data()), count=1)
 
 
 def export_plot(plot_widget, path, fmt: str = "png", width: int | None = None, height: int | None = None,
@@ -321,7 +323,7 @@ def export_plot(plot_widget, path, fmt: str = "png", width: int | None = None, h
             if data is None:
                 raise _error(given, translate("Export", "the image could not be encoded as PNG"))
         else:
-            data = _render_svg(item, (source.width() * fit, source.height() * fit), color)
+            data = _render_svg(item, (source.width() * fit, source.height() * fit), source, color)
     except ExportError:
         raise
     except Exception as exc:  # pyqtgraph, Qt or a custom item failed while drawing

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDir, QEvent, Qt, Signal
+from PySide6.QtCore import QDir, QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,6 +52,7 @@ PLOT, WINDOW, CSV, TRACE, CHROME = "plot", "window", "csv", "trace", "chrome"
 SUFFIXES = {"png": ".png", "svg": ".svg", CSV: ".csv", TRACE: ".pstrace", CHROME: ".json"}
 DEFAULT_SCALE = 2.0  # plots on a projector slide look sharp at twice their on-screen size
 MAX_SCALE = 8.0
+SETTINGS_FOLDER, SETTINGS_FORMAT = "export/folder", "export/format"  # what the dialog remembers
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -69,13 +70,18 @@ class ExportDialog(QDialog):
     exported = Signal(str)  # the path written
 
     def __init__(self, plots: Mapping[str, QWidget] | None = None, window: QWidget | None = None,
-                 trace: Trace | None = None, directory: str = "", parent: QWidget | None = None):
+                 trace: Trace | None = None, directory: str = "", parent: QWidget | None = None,
+                 settings: QSettings | None = None):
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self._plots = dict(plots or {})
         self._window = window
         self._trace = trace
-        self._directory = directory or QDir.homePath()
+        # the last folder and format are remembered (``settings``: the app's QSettings or any object with
+        # ``value``/``setValue``; by default the app's own store)
+        self._settings = settings if settings is not None else QSettings("ProcScope", "ProcScope")
+        remembered = str(self._settings.value(SETTINGS_FOLDER, "") or "")
+        self._directory = directory or (remembered if os.path.isdir(remembered) else "") or QDir.homePath()
         self._suggested = ""  # the path the dialog proposed last; replaced while the user keeps it
         self._confirmed = ""  # a path whose overwrite the file dialog already confirmed
         self.last_path = ""
@@ -85,6 +91,9 @@ class ExportDialog(QDialog):
         self._targets += [Target(CSV), Target(TRACE), Target(CHROME)]
         self._build()
         self.retranslate()
+        remembered_format = self.format_box.findData(str(self._settings.value(SETTINGS_FORMAT, "") or ""))
+        if remembered_format >= 0:
+            self.format_box.setCurrentIndex(remembered_format)
         self._target_changed()
 
     # --- building ---------------------------------------------------------------------
@@ -139,6 +148,7 @@ class ExportDialog(QDialog):
         self.path_edit = QLineEdit(objectName="exportPath")
         self.path_edit.setMinimumWidth(self.path_edit.fontMetrics().averageCharWidth() * 48)
         self.browse_button = QPushButton(objectName="exportBrowse")
+        self.browse_button.setAutoDefault(False)  # Enter exports, even after Browse was used or has the focus
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
         path_row.addWidget(self.browse_button)
@@ -215,6 +225,14 @@ class ExportDialog(QDialog):
         if target.kind == TRACE:
             return self.tr("Trace (.pstrace)")
         return self.tr("Chrome trace (.json)")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        # Enter exports: the button box picks its own default as it is shown, and a focused push button
+        # would be the default while it has the focus (Browse is not one: no auto-default)
+        for button in self.buttons.buttons():
+            button.setAutoDefault(button is self.export_button)
+        self.export_button.setDefault(True)
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.LanguageChange:
@@ -377,6 +395,9 @@ class ExportDialog(QDialog):
             return False
         self.last_path = path
         self._directory = os.path.dirname(os.path.abspath(path))
+        self._settings.setValue(SETTINGS_FOLDER, self._directory)
+        if self.target().kind == PLOT:
+            self._settings.setValue(SETTINGS_FORMAT, self.format_box.currentData())
         self.exported.emit(path)
         self.accept()
         return True

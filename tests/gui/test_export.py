@@ -9,7 +9,6 @@ import math
 import os
 import re
 import stat
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -216,38 +215,118 @@ def test_svg_is_xml_with_the_custom_items_rects(plot, tmp_path):
     export_plot(plot, path, fmt="svg", background="white")
     root = ET.parse(path).getroot()
     assert root.tag == f"{SVG_NS}svg"
-    groups = [g for g in root.iter(f"{SVG_NS}g") if g.get("id", "").startswith("RectsItem")]
-    assert len(groups) == 1
-    rects = list(groups[0].iter(f"{SVG_NS}rect"))
-    assert len(rects) == 2
-    fills = {g.get("fill") for g in groups[0].iter(f"{SVG_NS}g")}
-    assert RECT_COLOR in fills
-    # the curve is there too, and the background is a white rect the size of the picture
-    assert any(g.get("id", "").startswith("PlotCurveItem") for g in root.iter(f"{SVG_NS}g"))
+    # the custom item's two rectangles, in their colour
+    filled = [g for g in root.iter(f"{SVG_NS}g") if g.get("fill") == RECT_COLOR]
+    assert sum(len(list(g.iter(f"{SVG_NS}rect"))) for g in filled) == 2
+    # the curve is there too (a path in its colour), and the background is a white rect the size of the picture
+    assert any(g.get("stroke") == "#0072b2" and list(g.iter(f"{SVG_NS}polyline")) + list(g.iter(f"{SVG_NS}path"))
+               for g in root.iter(f"{SVG_NS}g"))
     background = next(root.iter(f"{SVG_NS}rect"))
-    assert background.get("fill") == "#ffffff"
+    assert [g.get("fill") for g in root.iter(f"{SVG_NS}g") if list(g) and list(g)[0] is background] == ["#ffffff"]
     assert (background.get("width"), background.get("height")) == (str(PLOT_W), str(PLOT_H))
 
 
-def test_svg_keeps_closed_paths_and_leaves_pyqtgraph_as_it_was(plot, tmp_path):
-    module = sys.modules["pyqtgraph.exporters.SVGExporter"]
-    original = module.correctCoordinates
+def test_svg_themed_background(plot, tmp_path):
     path = tmp_path / "plot.svg"
     export_plot(plot, path, fmt="svg", background="themed")
-    assert module.correctCoordinates is original
     root = ET.parse(path).getroot()
-    clip = [p.get("d") for c in root.iter(f"{SVG_NS}clipPath") for p in c.iter(f"{SVG_NS}path")]
-    assert clip and all(d.split()[0].startswith("M") and d.split()[-1] == "Z" for d in clip)
     background = next(root.iter(f"{SVG_NS}rect"))
-    assert background.get("fill") == THEMED
+    assert [g.get("fill") for g in root.iter(f"{SVG_NS}g") if list(g) and list(g)[0] is background] == [THEMED]
 
 
 def test_svg_size_scales_uniformly(plot, tmp_path):
     path = tmp_path / "big.svg"
     export_plot(plot, path, fmt="svg", scale=2.0)
     root = ET.parse(path).getroot()
+    assert (root.get("width"), root.get("height")) == (str(2 * PLOT_W), str(2 * PLOT_H))
     view_box = [float(v) for v in root.get("viewBox").split()]
-    assert view_box[2:] == [2 * PLOT_W, 2 * PLOT_H]
+    assert view_box == [0, 0, PLOT_W, PLOT_H]  # drawn in screen units, scaled as a whole
+
+
+# --- every element scales together (the lanes with their legend) ---------------------------
+def _pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    return np.frombuffer(image.constBits(), dtype=np.uint32).reshape(image.height(), image.bytesPerLine() // 4)[
+        :, :image.width()].copy()
+
+
+def _dark(pixels: np.ndarray) -> np.ndarray:
+    """Text-black pixels (every channel below 90)."""
+    r, g, b = (pixels >> 16) & 255, (pixels >> 8) & 255, pixels & 255
+    return (r < 90) & (g < 90) & (b < 90)
+
+
+def _row_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) row of each run of rows holding any pixel of ``mask``."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    starts = [rows[0], *rows[breaks + 1].tolist()]
+    ends = [*rows[breaks].tolist(), rows[-1]]
+    return list(zip(starts, ends, strict=True))
+
+
+def _svg_image(path: Path, width: int, height: int) -> QImage:
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    renderer = QSvgRenderer(str(path))
+    assert renderer.isValid()
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    renderer.render(painter, QRectF(0, 0, width, height))
+    painter.end()
+    return image
+
+
+def _measures(image: QImage, scale: float, lanes) -> dict:
+    """Text heights and the legend's size in ``image`` (an export of ``lanes`` at ``scale``)."""
+    pixels = _pixels(image)
+    item = lanes.getPlotItem()
+    origin = item.sceneBoundingRect().topLeft()
+    axis = item.getAxis("left").sceneBoundingRect().translated(-origin)
+    legend = lanes.legend.sceneBoundingRect().translated(-origin)
+    labels = pixels[:, : int(axis.right() * scale) - 2]  # the lane labels, left of the lanes
+    label_runs = _row_runs(_dark(labels))
+    # where the legend is on screen (a legend drawn smaller or elsewhere measures smaller there)
+    left, top = int((legend.left() - 4) * scale), int((legend.top() - 4) * scale)
+    crop = pixels[max(top, 0): int((legend.bottom() + 4) * scale), max(left, 0): int((legend.right() + 4) * scale)]
+    dark = _dark(crop)  # the legend's texts and its "crashed" cross
+    rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    legend_text = _row_runs(dark)
+    return {
+        "label": label_runs[0][1] - label_runs[0][0] + 1,
+        "legend_w": cols[-1] - cols[0] + 1,
+        "legend_h": rows[-1] - rows[0] + 1,
+        "legend_text": legend_text[0][1] - legend_text[0][0] + 1,
+        "legend_centre": (max(left, 0) + (cols[-1] + cols[0]) / 2) / scale,
+    }
+
+
+def test_png_and_svg_scale_every_element_together(qtbot, tmp_path):
+    from app.gui.plots.lanes import ActivityPlot
+    from tests.gui.plot_helpers import simple_trace
+
+    lanes = ActivityPlot()
+    lanes.host = _host(qtbot, lanes, 700, 400)
+    lanes.set_trace(simple_trace())
+    qtbot.wait(1)  # let the layout settle: the export draws what the screen shows
+    export_plot(lanes, tmp_path / "one.png", scale=1.0)
+    export_plot(lanes, tmp_path / "two.png", scale=2.0)
+    export_plot(lanes, tmp_path / "two.svg", fmt="svg", scale=2.0)
+    one = _measures(QImage(str(tmp_path / "one.png")), 1.0, lanes)
+    two = _measures(QImage(str(tmp_path / "two.png")), 2.0, lanes)
+    svg = _measures(_svg_image(tmp_path / "two.svg", 1400, 800), 2.0, lanes)
+    for name in ("label", "legend_w", "legend_h", "legend_text"):
+        assert two[name] == pytest.approx(2 * one[name], abs=3), (name, one, two)
+        assert svg[name] == pytest.approx(two[name], abs=3), (name, two, svg)
+    assert two["legend_centre"] == pytest.approx(one["legend_centre"], abs=2)  # not off-centre
+    # and the pictures agree as a whole: the 2× PNG and the SVG drawn at 2× differ only in antialiasing
+    difference = np.abs(_pixels(QImage(str(tmp_path / "two.png"))).astype(np.int64) & 255
+                        - (_pixels(_svg_image(tmp_path / "two.svg", 1400, 800)).astype(np.int64) & 255))
+    assert difference.mean() < 6
 
 
 # --- the window --------------------------------------------------------------------------
@@ -384,15 +463,13 @@ def test_not_a_plot(tmp_path, qtbot):
 # --- failures midway ---------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_exporter_failure_leaves_an_existing_file_unchanged(plot, tmp_path, monkeypatch, fmt):
-    from pyqtgraph.exporters import ImageExporter, SVGExporter
-
     path = tmp_path / f"old.{fmt}"
     path.write_bytes(b"the slide from last week")
 
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("the GPU caught fire")
 
-    monkeypatch.setattr(ImageExporter if fmt == "png" else SVGExporter, "export", broken)
+    monkeypatch.setattr(export, "_paint_plot", broken)
     with pytest.raises(ExportError, match="the GPU caught fire") as caught:
         export_plot(plot, path, fmt=fmt)
     assert str(path) in str(caught.value)
@@ -482,7 +559,8 @@ def test_permissions_like_any_new_file_and_kept_on_replace(plot, tmp_path):
 # --- the dialog ----------------------------------------------------------------------------
 @pytest.fixture
 def dialog(qtbot, plot, window, trace, tmp_path):
-    dlg = ExportDialog({"Activity": plot}, window=window, trace=trace, directory=str(tmp_path))
+    dlg = ExportDialog({"Activity": plot}, window=window, trace=trace, directory=str(tmp_path),
+                       settings=_settings(tmp_path))
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitExposed(dlg)
@@ -491,6 +569,12 @@ def dialog(qtbot, plot, window, trace, tmp_path):
     dlg._ask_save_path = lambda suggested, name_filter: pytest.fail("no file dialog expected")
     dlg._confirm_overwrite = lambda path: pytest.fail(f"no overwrite question expected for {path}")
     return dlg
+
+
+def _settings(folder: Path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def _click_export(qtbot, dlg) -> None:
@@ -672,3 +756,29 @@ def test_dialog_and_errors_speak_chinese(qapp, qtbot, dialog, tmp_path):
         qapp.removeTranslator(translator)
     qtbot.waitUntil(lambda: dialog.windowTitle() == "Export", timeout=2000)
     assert dialog.export_button.text() == "Export"
+
+
+def test_dialog_enter_exports_even_after_browse(qtbot, dialog, tmp_path):
+    chosen = str(tmp_path / "picked.png")
+    dialog._ask_save_path = lambda suggested, name_filter: chosen
+    assert dialog.export_button.isDefault() and not dialog.browse_button.autoDefault()
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    dialog.browse_button.setFocus()
+    qtbot.keyClick(dialog.browse_button, Qt.Key.Key_Return)
+    assert (tmp_path / "picked.png").is_file()  # exported, not the file dialog again
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_dialog_remembers_the_last_folder_and_format(qtbot, plot, tmp_path):
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    settings = _settings(tmp_path)
+    first = ExportDialog({"Activity": plot}, settings=settings)
+    qtbot.addWidget(first)
+    first.format_box.setCurrentIndex(first.format_box.findData("svg"))
+    first.set_path(str(folder / "lanes.svg"))
+    assert first.export()
+    again = ExportDialog({"Activity": plot}, settings=settings)
+    qtbot.addWidget(again)
+    assert again.fmt() == "svg"
+    assert os.path.dirname(again.path()) == str(folder)

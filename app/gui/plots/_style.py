@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.LegendItem import ItemSample
-from pyqtgraph.Qt import QtCore, QtGui
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 FOREGROUND = "#000000"
 BACKGROUND = "w"
@@ -70,11 +70,24 @@ def style_plot(widget: pg.PlotWidget) -> None:
     item.showGrid(x=True, y=False, alpha=0.15)
 
 
+class LayoutLegend(pg.LegendItem):
+    """A legend that lives in its plot's layout (outside the data), never floating over the data.
+
+    pyqtgraph's legend resizes itself by ``setGeometry(0, 0, …)``, which moves it
+    to its parent's top left corner until the layout places it again; here it
+    only tells the layout that its size changed, and the layout places it.
+    """
+
+    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
+        self.layout.invalidate()
+        self.updateGeometry()
+
+
 def make_legend(**kwargs) -> pg.LegendItem:
     kwargs.setdefault("labelTextColor", FOREGROUND)
     kwargs.setdefault("brush", pg.mkBrush(LEGEND_BRUSH))
     kwargs.setdefault("pen", pg.mkPen("#BBBBBB"))
-    return pg.LegendItem(**kwargs)
+    return LayoutLegend(**kwargs)
 
 
 class Swatch(ItemSample):
@@ -103,15 +116,38 @@ class Swatch(ItemSample):
 LEGEND_MAX = 16  # entries a legend shows; beyond, the last one says how many more there are
 
 
-def capped_entries(entries: list[tuple], more) -> list[tuple]:
-    """``entries`` ((item, text) pairs), or the first ``LEGEND_MAX - 1`` and ``more(n)`` for the n others.
+LEGEND_ROWS = 2  # rows of a legend below a plot: more would take the plot's height
+LEGEND_SAMPLE_PX = 34  # a legend entry's sample and spacing, beside its text
 
-    A legend of 64 processes covers the plot and cannot be read, and each entry
-    costs ~10 ms to make; the lanes name every process in the same colours.
+
+def capped_entries(entries: list[tuple], more, limit: int = LEGEND_MAX) -> list[tuple]:
+    """``entries`` ((item, text) pairs), or the first ``limit - 1`` and ``more(n)`` for the n others.
+
+    A legend of 64 processes cannot be read, and each entry costs ~10 ms to make;
+    the lanes name every process in the same colours.
     """
-    if len(entries) <= LEGEND_MAX:
+    if len(entries) <= limit:
         return entries
-    return [*entries[: LEGEND_MAX - 1], (NO_SAMPLE, more(len(entries) - LEGEND_MAX + 1))]
+    return [*entries[: max(limit - 1, 0)], (NO_SAMPLE, more(len(entries) - limit + 1))]
+
+
+def place_legend_below(plot_item, legend: pg.LegendItem) -> None:
+    """The legend under the time axis, centred, in the plot's own layout: it never covers the data."""
+    legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+    plot_item.layout.addItem(legend, 4, 1)
+    plot_item.layout.setAlignment(legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
+
+
+def legend_grid(texts: list[str], width_px: float, more: str = "", rows: int = LEGEND_ROWS) -> tuple[int, int]:
+    """(columns, most entries) of a legend of ``texts`` below a plot ``width_px`` wide, in ``rows`` rows;
+    ``more``: the text of the entry that counts the others when not all fit (its column is wider)."""
+    metrics = QtGui.QFontMetrics(QtWidgets.QApplication.font())
+    entry = max((metrics.horizontalAdvance(t) for t in texts), default=0) + LEGEND_SAMPLE_PX
+    columns = max(1, min(len(texts) or 1, int(max(width_px, entry) // entry)))
+    if len(texts) > columns * rows and more:
+        extra = max(0, metrics.horizontalAdvance(more) + LEGEND_SAMPLE_PX - entry)
+        columns = max(1, min(columns, int((width_px - extra) // entry)))
+    return columns, columns * rows
 
 
 class _NoSample:
@@ -150,6 +186,9 @@ def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1, m
         legend.addItem(item, text)
     if stop > kept:
         legend.layout.activate()  # place the new entries now: Qt would lay them out after this frame's paint
+        parent = legend.parentLayoutItem()
+        if parent is not None and parent.isLayout():
+            parent.activate()  # and the legend itself in its plot (it takes its new room now, not next frame)
     legend.setVisible(bool(entries))
     return stop == len(entries)
 

@@ -17,11 +17,13 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 
 from app.core import events as ev
 from app.core.folds import LaneStore
 from app.core.trace import Trace
 from app.gui.colors import state_color
+from app.gui.plots._controls import PlotControls
 from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
 from app.gui.plots._style import BACKGROUND, Swatch, axis_items, make_legend, style_plot
 from app.gui.state_names import state_texts
@@ -32,7 +34,9 @@ NICE_STEPS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)  # a live view shorter than LIVE_WIN
 LIVE_MARGIN = 0.02  # room right of the live edge, as a fraction of the shown time
 MAX_TASK_LABELS = 200  # label pool tasks only when fewer task segments than this are visible
 MIN_TASK_LABEL_PX = 44  # a task segment narrower than this (pixels) gets no label
-LANE_FONT_PX = (7, 13)  # lane label font size (pixels): 80 % of a lane's height, within these
+LABEL_GAP = 1.15  # a lane label needs this × its font's height: closer labels are thinned (every k-th)
+FOLD_FROM = 0.2  # a finished run whose first work starts after this share of it is framed from that work
+FOLD_MARGIN = 0.04  # room left of the first work, as a share of the framed time
 LEGEND_STATES = ("starting", "working", "waiting", "holding", "blocked", "sleeping", "idle", "crashed")
 DEADLOCK_RED = "#C00000"
 _LIVE_STATUSES = ev.LIVE_STATUSES
@@ -47,10 +51,19 @@ def nice_span(seconds: float) -> float:
     return 10.0 * decade
 
 
-class ActivityPlot(pg.PlotWidget, TraceViewMixin):
-    """Lanes of every process of a run; ``objectName`` ``activityPlot``."""
+class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
+    """Lanes of every process of a run; ``objectName`` ``activityPlot``.
+
+    When a run has ended the view frames its work: if start-up (the grey lanes)
+    takes more than ``FOLD_FROM`` of the run, the view begins just before the
+    first worker's work and a note at the left edge says what is left out.
+    ``wholeRunAction`` (checkable, objectName ``wholeRunAction``; the window can
+    put it in its View menu) shows the whole run instead; ``fitAction`` goes
+    back to the framed (or live) view.
+    """
 
     followChanged = Signal(bool)  # noqa: N815 - Qt naming: True while the view follows the live edge
+    exportRequested = Signal()  # noqa: N815 - Qt naming: the context menu's "Export…"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
@@ -68,6 +81,9 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         self._texts_seen = -1
         self._processes_seen = -1
         self._title: str | None = None
+        self._label_step = 1
+        self._startup_s: float | None = None  # the start-up left out of the framed view (None: nothing)
+        self._bottom_text = ""
 
         item = self.getPlotItem()
         style_plot(self)
@@ -98,6 +114,11 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         self._cursor_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(DEADLOCK_RED, width=2))
         self._cursor_line.setVisible(False)
         item.addItem(self._cursor_line, ignoreBounds=True)
+        self._setup_controls()
+        self.wholeRunAction = QAction(self)
+        self.wholeRunAction.setObjectName("wholeRunAction")
+        self.wholeRunAction.setCheckable(True)
+        self.wholeRunAction.toggled.connect(lambda _on: self.follow_live(True))
 
         self.legend = make_legend(colCount=4)
         for name in LEGEND_STATES:
@@ -110,6 +131,7 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
 
         view.sigXRangeChanged.connect(self._on_x_range)
         view.sigResized.connect(self._fit_lane_labels)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.retranslate()
         self.redraw(None)
 
@@ -142,6 +164,18 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         """The pool-task labels shown now (``task N``)."""
         return [t.toPlainText() for t in self._task_texts if t.isVisible()]
 
+    def shown_lane_labels(self) -> list[tuple[int, str]]:
+        """(row, text) of the lane labels on the axis: every ``k``-th when all would not be readable."""
+        return [(row, self._labels[row]) for row in range(0, len(self._labels), self._label_step)]
+
+    def startup_folded(self) -> float | None:
+        """The seconds of start-up the framed view leaves out, or None."""
+        return self._startup_s
+
+    def fit_view(self) -> None:
+        """The live edge during a run, the framed (or whole) run after it."""
+        self.follow_live(True)
+
     def is_following(self) -> bool:
         return self._following
 
@@ -153,8 +187,11 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
 
     def retranslate(self) -> None:
         item = self.getPlotItem()
-        item.setLabel("bottom", self.tr("time (s)"))
         item.getAxis("left").showLabel(False)  # the lane labels name the processes; keep their room
+        self._retranslate_controls()
+        self.wholeRunAction.setText(self.tr("Whole run"))
+        self.wholeRunAction.setToolTip(self.tr("Show the whole run, start-up included"))
+        self._update_startup_note()
         texts = self._state_texts()
         for (_sample, label), name in zip(self.legend.items, LEGEND_STATES, strict=True):
             label.setText(texts[name])
@@ -232,22 +269,39 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
             name = (info.name if info is not None else "") or self.tr("process {n}").format(n=index)
             labels.append(f"{name} ({info.pid})" if info is not None and info.pid else name)
         self._labels = labels
-        self.getPlotItem().getAxis("left").setTicks([list(enumerate(labels)), []])
+        self._label_step = 0  # lay the ticks out again
         self._fit_lane_labels()
 
     def _fit_lane_labels(self, *_args) -> None:
-        """Lane labels in a font that fits a lane (64 lanes on a projector), the axis as wide as they are."""
+        """Lane labels in the application's font (it follows the screen's scaling), every k-th of them
+        when a lane is lower than a label (64 lanes on a projector): the others are in the tooltip."""
         axis = self.getPlotItem().getAxis("left")
         font = QtGui.QFont(QtWidgets.QApplication.font())
+        metrics = QtGui.QFontMetrics(font)
         lane_px = self.getPlotItem().getViewBox().height() / max(len(self._labels), 1)
-        if lane_px > 0:
-            font.setPixelSize(int(min(LANE_FONT_PX[1], max(LANE_FONT_PX[0], lane_px * 0.8))))
+        step = max(1, math.ceil(metrics.height() * LABEL_GAP / lane_px)) if lane_px > 0 else 1
+        if step != self._label_step:
+            self._label_step = step
+            axis.setTicks([[(row, text) for row, text in self.shown_lane_labels()], []])
         # size the axis for its labels now: pyqtgraph would only widen it after a first paint,
         # so a first grab() or export would lose the labels
-        metrics = QtGui.QFontMetrics(font)
         width = max((metrics.horizontalAdvance(label) for label in self._labels), default=0) + 6
         if font != axis.style.get("tickFont") or width != axis.style.get("tickTextWidth"):
             axis.setStyle(autoExpandTextSpace=False, tickTextWidth=width, tickFont=font)
+
+    def _on_mouse_moved(self, pos) -> None:
+        """Over the lanes or their labels: the lane's full label as the tooltip (labels may be thinned)."""
+        item = self.getPlotItem()
+        view = item.getViewBox()
+        axis = item.getAxis("left")
+        tip = ""
+        over_axis = axis.sceneBoundingRect().contains(pos)
+        if self._labels and (over_axis or view.sceneBoundingRect().contains(pos)):
+            row = round(view.mapSceneToView(pos).y())
+            if 0 <= row < len(self._labels):
+                tip = self._labels[row]
+        if tip != self.toolTip():
+            self.setToolTip(tip)
 
     def _update_markers(self, trace: Trace) -> None:
         rows = {index: row for row, index in enumerate(self._order)}
@@ -301,10 +355,32 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         self._deadlock = marks
         self._deadlock_outline.setPath(path)
         self._deadlock_outline.setVisible(bool(marks))  # an empty path would be invalid SVG in an export
-        # right-aligned where the wait begins: the wait itself runs to the (live) right edge
-        self._show_texts(self._deadlock_texts, [(m["text"], m["x0"], m["row"]) for m in marks],
-                         color=DEADLOCK_RED, anchor=(1, 0.5), fill=(255, 255, 255, 225), bold=True)
+        self._show_texts(self._deadlock_texts, self._deadlock_places(marks),
+                         color=DEADLOCK_RED, anchor=(0, 0.5), fill=(255, 255, 255, 225), bold=True)
         self._set_title(self.tr("Deadlock: each process waits for a lock that the next one holds") if marks else None)
+
+    def _deadlock_places(self, marks: list[dict]) -> list[tuple]:
+        """Each deadlock text on its lane's waiting segment: from where the wait begins (or the view's left
+        edge), or ending at the wait's end when the view has no room right of its beginning."""
+        view = self.getPlotItem().getViewBox()
+        (v0, v1), _y = view.viewRange()
+        pixel = view.viewPixelSize()[0] or 0.0
+        metrics = QtGui.QFontMetrics(self._deadlock_font())
+        places = []
+        for m in marks:
+            start = max(m["x0"], v0)
+            width = (metrics.horizontalAdvance(m["text"]) + 12) * pixel  # the text's width, in seconds
+            if start + width > v1:  # no room right of where the wait begins: end where the wait ends
+                places.append((m["text"], min(m["x1"], v1), m["row"], (1, 0.5)))
+            else:
+                places.append((m["text"], start, m["row"], (0, 0.5)))
+        return places
+
+    def _deadlock_font(self) -> QtGui.QFont:
+        font = self._deadlock_texts[0].textItem.font() if self._deadlock_texts else QtGui.QFont(
+            QtWidgets.QApplication.font())
+        font.setBold(True)
+        return font
 
     def _set_title(self, title: str | None) -> None:
         if title != self._title:
@@ -386,8 +462,13 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
             self._set_range(0.0, 1.0)
             return
         if not live:
-            self._set_range(0.0, edge)
+            start = 0.0 if self.wholeRunAction.isChecked() else self._first_work_s(trace, edge)
+            self._startup_s = start if start > 0 else None
+            self._update_startup_note()
+            self._set_range(start, edge)
             return
+        self._startup_s = None
+        self._update_startup_note()
         span = self.live_window_s * (1.0 + LIVE_MARGIN)
         if edge <= self.live_window_s:
             # The whole run so far, in a view that widens in steps (1, 1.5, 2, 3, 5, 7.5 × 10^k s), not at
@@ -405,6 +486,29 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
             end = math.ceil(end / pixel) * pixel
         self._set_range(end - span, end)
 
+    def _first_work_s(self, trace: Trace, edge: float) -> float:
+        """Where the framed view of a finished run begins: 0, or just before the first work when start-up
+        fills more than ``FOLD_FROM`` of the run (spawned interpreters take ~1 s, a lesson's work ms)."""
+        firsts = []
+        for iv in self._lane_data.values():
+            working = np.flatnonzero(iv[2] != ev.STARTING)
+            if len(working):
+                firsts.append(trace.seconds(int(iv[0, working[0]])))
+        first = min(firsts, default=0.0)
+        if first <= FOLD_FROM * edge or first >= edge:
+            return 0.0
+        return max(0.0, first - FOLD_MARGIN * (edge - first))
+
+    def _update_startup_note(self) -> None:
+        """The time axis's label says when start-up is left out of the view (outside the lanes, not on them)."""
+        text = self.tr("time (s)")
+        if self._startup_s is not None:
+            text = self.tr("time (s) · start-up 0–{s} s hidden").format(
+                s=f"{self._startup_s:.2f}")
+        if text != self._bottom_text:
+            self._bottom_text = text
+            self.getPlotItem().setLabel("bottom", text)
+
     def _set_range(self, x0: float, x1: float) -> None:
         self._setting_range = True
         try:
@@ -418,6 +522,8 @@ class ActivityPlot(pg.PlotWidget, TraceViewMixin):
         self._update_task_labels()
         if self._crashes and self._trace is not None:
             self._update_markers(self._trace)
+        if self._deadlock:
+            self._show_texts(self._deadlock_texts, self._deadlock_places(self._deadlock))
 
     # --- texts ---------------------------------------------------------------------------------
     def _state_texts(self) -> dict[str, str]:

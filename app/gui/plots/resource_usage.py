@@ -1,8 +1,11 @@
 """CPU and memory of every process of the run, one curve per process in its colour (DESIGN §5).
 
 The runner's sampler records psutil readings as SAMPLE events (a = CPU % × 100,
-b = resident bytes) at 2–4 Hz. A combo box switches the plot between CPU % and
-memory (MB); the legend names the processes. The x axis is meant to be linked
+b = resident bytes) at 2–4 Hz. A combo box in the corner under the value axis
+switches the plot between CPU % and memory (MB); the legend under the time axis
+names the processes (as many as fit in two rows, one in a short plot; the lanes name all). Neither
+lies on the curves. The y axis spans at least 0–100 % (CPU) or 0 to the
+highest reading (memory): three samples of 35.96–35.97 % are not a mountain. The x axis is meant to be linked
 to the activity lanes by the window; unlinked, the plot shows the whole run.
 All curves are drawn by one item and the y range fits the visible samples
 (``_curves``): 64 processes' curves scroll with a live run at every frame.
@@ -10,30 +13,43 @@ All curves are drawn by one item and the y range fits the visible samples
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtWidgets
+from PySide6.QtCore import Signal
 
 from app.core import events as ev
 from app.core.folds import Samples
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
+from app.gui.plots._controls import PlotControls
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._decimate import curve_points, decimate
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend, sync_legend
+from app.gui.plots._style import (
+    BACKGROUND,
+    LEGEND_ROWS,
+    RunTimeAxis,
+    axis_items,
+    capped_entries,
+    legend_grid,
+    make_legend,
+    place_legend_below,
+    sync_legend,
+)
 from app.gui.view import TraceViewMixin
 
 METRICS = ("cpu", "memory")
-LEGEND_ROWS = 4  # legend entries per column before another column starts (the plot is short)
+SHORT_PLOT_PX = 260  # a plot lower than this gets a one-row legend
+CPU_SPAN = (0.0, 100.0)  # the CPU axis shows at least this (one core fully used is 100 %)
 _NONE, _NONE_INT = np.empty(0), np.empty(0, dtype=np.int64)
 LEGEND_NEW_LIVE = 2  # during a run, legend entries added per refresh (64 processes come up at once)
 MAX_MARKERS = 240  # samples get a dot while no more than this many are visible (all curves)
 
 
-class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
+class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
     """CPU % or memory per process; ``objectName`` ``resourcePlot``."""
+
+    exportRequested = Signal()  # noqa: N815 - Qt naming: the context menu's "Export…"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
@@ -50,14 +66,18 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         view = item.getViewBox()
         self._lines = CurvesItem(5, process_color)
         item.addItem(self._lines)
-        self.legend = make_legend(offset=(10, 10))
-        self.legend.setParentItem(view)
+        self.legend = make_legend()
+        place_legend_below(item, self.legend)
+        self._legend_width = 0.0
+        self._legend_short = False
+        self._setup_controls()
         self._markers = DotsData()  # the samples, while few are visible (drawn by the curves' item)
         self.metric_box = QtWidgets.QComboBox(self)
         self.metric_box.setObjectName("resourceMetric")
         self.metric_box.addItems(["", ""])
         self.metric_box.currentIndexChanged.connect(self._on_metric_index)
         view.sigXRangeChanged.connect(self._on_x_range)
+        view.sigResized.connect(self._on_resized)
         self.retranslate()
         self.redraw(None)
 
@@ -83,6 +103,16 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._fit.reset()  # a new run: fit its values again
         super().set_trace(trace)
 
+    def fit_view(self) -> None:
+        """Values fitted again, time as the lanes frame it (or the whole run, unlinked)."""
+        self._fit.reset()
+        master = self.master_plot()
+        if master is not self:
+            master.fit_view()
+        elif self._trace is not None:
+            self.redraw(self._trace)
+        self._draw_curves()
+
     def curves(self) -> dict[int, CurveData]:
         """One curve per sampled process, by lane index (``getData()``, ``opts["pen"]``; see ``_curves``)."""
         return dict(self._curves)
@@ -95,6 +125,7 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.metric_box.setItemText(0, self.tr("CPU %"))
         self.metric_box.setItemText(1, self.tr("Memory (MB)"))
         self.metric_box.setToolTip(self.tr("Show CPU use or resident memory per process"))
+        self._retranslate_controls()
         self.metric_box.adjustSize()
         self._place_box()
         self._set_axis_label()
@@ -162,7 +193,12 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._markers.set_points(xs, ys, who, process_brush)
         self._lines.changed()
         shown = np.concatenate(dots_y) if dots_y else np.empty(0)
-        self._fit.fit(float(shown.min()) if len(shown) else None, float(shown.max()) if len(shown) else None)
+        if not len(shown):
+            self._fit.fit(None, None)
+        elif self._metric == "cpu":
+            self._fit.fit(min(CPU_SPAN[0], float(shown.min())), max(CPU_SPAN[1], float(shown.max())))
+        else:
+            self._fit.fit(0.0, max(float(shown.max()), 1.0))
 
     def _on_x_range(self, *_args) -> None:
         trace = self._trace
@@ -178,22 +214,39 @@ class ResourcePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         entries = [(index, self._names.get(index, str(index))) for index in sorted(self._curves)]
         if entries == self._legend_entries:
             return
+        more = self.tr("+{n} more (see the lanes)")
+        self._legend_width = self.getPlotItem().getViewBox().width()
+        self._legend_short = self.height() < SHORT_PLOT_PX
+        rows = 1 if self._legend_short else LEGEND_ROWS  # a short plot keeps its height for the curves
+        columns, limit = legend_grid([name for _index, name in entries], self._legend_width, more.format(n=99), rows)
         shown = capped_entries([(self._curves[index], name) for index, name in entries],
-                               lambda n: self.tr("… and {n} more (named in the lanes)").format(n=n))
+                               lambda n: more.format(n=n), limit)
         live = (self._trace is not None and self._trace.meta.get("status") == ev.RunStatus.RUNNING
                 and self._cursor_ns is None)
-        done = sync_legend(self.legend, shown, max(1, math.ceil(len(shown) / LEGEND_ROWS)),
-                           LEGEND_NEW_LIVE if live else None)
+        done = sync_legend(self.legend, shown, min(columns, max(len(shown), 1)), LEGEND_NEW_LIVE if live else None)
         self._legend_entries = entries if done else None  # not all there yet: more at the next refresh
 
-    # --- the metric box floats at the top right of the plot ------------------------------------
+    def _on_resized(self, *_args) -> None:
+        self._place_box()
+        if abs(self.getPlotItem().getViewBox().width() - self._legend_width) >= 1 or (
+                (self.height() < SHORT_PLOT_PX) != self._legend_short):
+            self._legend_entries = None  # as many legend entries as fit the new width
+            self._update_legend()
+
+    # --- the metric box sits in the corner under the value axis, left of the time axis ----------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._place_box()
 
     def _place_box(self) -> None:
         box = self.__dict__.get("metric_box")  # resizeEvent comes already during PlotWidget.__init__
-        if box is None:
+        item = self.__dict__.get("plotItem")  # None once closed
+        if box is None or item is None:
             return
-        box.move(max(0, self.width() - box.width() - 8), 6)
+        corner = self.mapFromScene(item.getViewBox().sceneBoundingRect().bottomLeft())
+        left = self.mapFromScene(item.getAxis("left").sceneBoundingRect().topLeft()).x()
+        x = max(0, min(corner.x() - box.width() - 4, self.width() - box.width()))
+        x = max(x, left) if corner.x() - left >= box.width() else x
+        y = min(corner.y() + 4, self.height() - box.height())
+        box.move(int(x), int(max(0, y)))
         box.raise_()

@@ -31,15 +31,25 @@ from time import monotonic
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
+from PySide6.QtCore import Signal
 
 from app.core.events import LIVE_STATUSES
 from app.core.folds import ValueWrites
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
 from app.gui.plots._columns import ColumnGrid, StepColumnCache, column_bounds
+from app.gui.plots._controls import PlotControls
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._decimate import curve_points, visible_steps
-from app.gui.plots._style import BACKGROUND, RunTimeAxis, axis_items, capped_entries, make_legend
+from app.gui.plots._style import (
+    BACKGROUND,
+    RunTimeAxis,
+    axis_items,
+    capped_entries,
+    legend_grid,
+    make_legend,
+    place_legend_below,
+)
 from app.gui.view import TraceViewMixin
 
 SLOT_COLORS = ("#000000", "#009E73", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9")
@@ -71,8 +81,14 @@ class _Slot:
         return self.spec.get("expected") is not None
 
 
-class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
-    """Actual vs expected shared values; ``objectName`` ``valuePlot``."""
+class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
+    """Actual vs expected shared values; ``objectName`` ``valuePlot``.
+
+    The legend sits under the time axis (never on the curves); the mouse zooms
+    and pans time only, the values stay fitted to what is visible (``_controls``).
+    """
+
+    exportRequested = Signal()  # noqa: N815 - Qt naming: the context menu's "Export…"
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
@@ -92,9 +108,11 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         view = item.getViewBox()
         self.curves = CurvesItem(DOT_SIZE, process_color)
         item.addItem(self.curves)
-        self.legend = make_legend(offset=(10, 10))
-        self.legend.setParentItem(view)
+        self.legend = make_legend()
+        place_legend_below(item, self.legend)
+        self._setup_controls()
         view.sigXRangeChanged.connect(self._on_x_range)
+        view.sigResized.connect(self._on_resized)
         self.retranslate()
         self.redraw(None)
 
@@ -115,12 +133,28 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         item = self.getPlotItem()
         item.setLabel("bottom", self.tr("time (s)"))
         item.setLabel("left", self.tr("value"))
+        self._retranslate_controls()
         self._rebuild_legend()
         self._show_empty_note()
 
     def set_trace(self, trace: Trace | None) -> None:
         self._fit.reset()  # a new run: fit its values again
         super().set_trace(trace)
+
+    def fit_view(self) -> None:
+        """Values fitted again, time as the lanes frame it (or the whole run, unlinked)."""
+        self._fit.reset()
+        self._drawn_key = None
+        master = self.master_plot()
+        if master is not self:
+            master.fit_view()
+        elif self._trace is not None:
+            self.redraw(self._trace)
+        self._draw_curves()
+
+    def _on_resized(self, *_args) -> None:
+        self._legend_for = None  # the legend's columns follow the width
+        self._rebuild_legend()
 
     def _show_empty_note(self) -> None:
         """Say why the plot is empty, rather than show bare axes."""
@@ -260,7 +294,12 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             if slot.has_expected():
                 entries.append((slot.expected, self.tr("{name}: expected {value}").format(
                     name=name, value=_fmt(slot.spec["expected"]))))
-        entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n))
+        columns, limit = legend_grid([text for _item, text in entries],
+                                     self.getPlotItem().getViewBox().width())
+        entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n), limit)
+        columns = min(columns, max(len(entries), 1))
+        if self.legend.columnCount != columns:
+            self.legend.setColumnCount(columns)
         self.legend.setVisible(bool(entries))
         same_items = len(self.legend.items) == len(entries) and all(
             sample.item is item for (sample, _label), (item, _text) in zip(self.legend.items, entries, strict=True))
@@ -282,6 +321,8 @@ class ValuePlot(RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
+        self.legend.layout.activate()  # its new size, and its place under the plot, now: not after a paint
+        self.getPlotItem().layout.activate()
 
 
 def _span(x: np.ndarray, x0: float, x1: float) -> tuple[int, int]:
