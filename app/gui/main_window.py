@@ -128,21 +128,27 @@ class MainWindow(QMainWindow):
         self.lesson_list.setWordWrap(True)
         self.lesson_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         panel = QWidget()
-        panel.setObjectName("lessonsPanel")
         layout = QVBoxLayout(panel)
-        layout.addWidget(self.lesson_list, 2)
-        layout.addWidget(self.form, 3)
-        layout.addLayout(buttons)
-        # On a short screen the panel scrolls rather than push the window past the screen.
-        self.left_scroll = QScrollArea()
-        self.left_scroll.setObjectName("lessonsScroll")
-        self.left_scroll.setWidget(panel)
-        self.left_scroll.setWidgetResizable(True)
-        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout.addWidget(self.lesson_list)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+        # On a short screen the lessons and the form scroll rather than push the window past the screen;
+        # Run and Stop stay in view under them.
+        scroll = QScrollArea()
+        scroll.setObjectName("lessonsScroll")
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.left_panel = QWidget()
+        self.left_panel.setObjectName("lessonsPanel")
+        outer = QVBoxLayout(self.left_panel)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
         self.left_dock = QDockWidget()
         self.left_dock.setObjectName("lessonsDock")
-        self.left_dock.setWidget(self.left_scroll)
+        self.left_dock.setWidget(self.left_panel)
         self.left_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.left_dock)
 
@@ -156,6 +162,7 @@ class MainWindow(QMainWindow):
         self.tabs.setUsesScrollButtons(False)
         self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.tabs.tabBar().setExpanding(True)
+        self.tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 8px; }")  # the style's padding hid names
         self.right_dock = QDockWidget()
         self.right_dock.setObjectName("detailsDock")
         self.right_dock.setWidget(self.tabs)
@@ -276,8 +283,7 @@ class MainWindow(QMainWindow):
         if state is not None and not self.restoreState(state):
             self.settings.discard_layout("window_state", state)
             state = None
-        if state is None:
-            self.resizeDocks([self.right_dock], [details_width(self.width())], Qt.Orientation.Horizontal)
+        self._details_pending = state is None  # sized at the first show: docks are not sized before it
         self.fonts.apply()
         method = self.settings.start_method()
         if method is not None and self.form.start_method.findData(method) >= 0:
@@ -294,12 +300,26 @@ class MainWindow(QMainWindow):
         if fills:
             self.setWindowState(Qt.WindowState.WindowMaximized)
 
+    def fit_details(self) -> None:
+        """The Details panel as wide as its tabs' names, within a third of the window."""
+        wanted = self.tabs.tabBar().sizeHint().width() + 12
+        self.resizeDocks([self.right_dock], [details_width(self.width(), wanted)], Qt.Orientation.Horizontal)
+
     def _on_font_scale(self, factor: float) -> None:
-        self.left_scroll.setFixedWidth(left_panel_width(QFontMetrics(QApplication.font())))
+        self.left_panel.setFixedWidth(left_panel_width(QFontMetrics(QApplication.font())))
+        self._fit_lesson_list()
         mono = scaled(monospace_font(), factor)
         for editor in (self.console.text, self.code.editor):
             editor.setFont(mono)
         self.console.retranslate()  # its text formats were made at the old size: rebuild them
+
+    def _fit_lesson_list(self) -> None:
+        """The list as tall as its (wrapped) titles: every lesson in view; the panel scrolls if need be."""
+        lessons = self.lesson_list
+        lessons.doItemsLayout()
+        rows = sum(max(lessons.sizeHintForRow(r), lessons.visualItemRect(lessons.item(r)).height())
+                   for r in range(lessons.count()))
+        lessons.setFixedHeight(rows + 2 * lessons.frameWidth() + 4)
 
     def set_presentation(self, on: bool) -> None:
         """Full screen for a classroom: the lessons panel hidden, the lesson text beside the plots,
@@ -562,6 +582,7 @@ class MainWindow(QMainWindow):
             item.setText(lesson.title_zh if key == "zh" else lesson.title_en)
             item.setToolTip(lesson.summary_zh if key == "zh" else lesson.summary_en)
         self.language_actions[self.language.current].setChecked(True)
+        self._fit_lesson_list()
         self.form.retranslate(key)
         self.replay.retranslate()
         for view in (*self.views, self.code, self.lesson_text):
@@ -592,6 +613,13 @@ class MainWindow(QMainWindow):
         count = self.controller.process_count() if self.controller.running else (
             len(self.trace.processes()) if self.trace is not None else 0)
         self.count_label.setText(self.tr("{0} processes").format(count))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._fit_lesson_list()  # the titles wrap at the list's shown width
+        if self._details_pending:
+            self._details_pending = False
+            self.fit_details()
 
     # --- closing ------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name

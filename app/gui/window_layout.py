@@ -14,7 +14,7 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QFontMetrics
 
 PREFERRED = QSize(1400, 860)  # on a big screen: room for the plots, not the whole desktop
-LEFT_PANEL_EM = 15  # the lessons panel's width in lines of text: one width for every lesson and language
+LEFT_PANEL_DIGITS = 26  # the lessons panel's width in digits of the font: one width for every lesson and language
 
 
 def first_geometry(available: QRect, preferred: QSize = PREFERRED) -> tuple[QRect, bool]:
@@ -37,9 +37,10 @@ def fits(frame: QRect, available: QRect) -> bool:
 
 def left_panel_width(metrics: QFontMetrics) -> int:
     """The lessons panel's width: fixed by the font, not by a lesson's labels or the language."""
-    return int(LEFT_PANEL_EM * metrics.height())
+    return LEFT_PANEL_DIGITS * metrics.horizontalAdvance("0")
 
 
-def details_width(window_width: int) -> int:
-    """The Details panel's first width: readable, and never more than a quarter of the window."""
-    return max(220, min(420, window_width // 4))
+def details_width(window_width: int, tabs_width: int) -> int:
+    """The Details panel's first width: every tab's full name (``tabs_width``) if that leaves the plots
+    two thirds of the window, else a third of it (the tabs then elide, their names in tooltips)."""
+    return max(220, min(tabs_width, window_width // 3))
