@@ -63,6 +63,8 @@ from app.gui.window_layout import details_width, first_geometry, fits, left_pane
 FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
 OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh at ~4 Hz, in turn (view.py)
 STATUS_MS = 250  # the status bar's elapsed time and process count
+# Closable: a panel collapses (its View menu action brings it back) rather than squeeze the plots.
+DOCK_FEATURES = QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
 LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
 
 
@@ -149,7 +151,7 @@ class MainWindow(QMainWindow):
         self.left_dock = QDockWidget()
         self.left_dock.setObjectName("lessonsDock")
         self.left_dock.setWidget(self.left_panel)
-        self.left_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.left_dock.setFeatures(DOCK_FEATURES)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.left_dock)
 
     def _build_right(self) -> None:
@@ -166,7 +168,7 @@ class MainWindow(QMainWindow):
         self.right_dock = QDockWidget()
         self.right_dock.setObjectName("detailsDock")
         self.right_dock.setWidget(self.tabs)
-        self.right_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.right_dock.setFeatures(DOCK_FEATURES)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.right_dock)
 
     def _build_centre(self) -> None:
