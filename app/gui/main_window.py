@@ -313,7 +313,6 @@ class MainWindow(QMainWindow):
         mono = scaled(monospace_font(), factor)
         for editor in (self.console.text, self.code.editor):
             editor.setFont(mono)
-        self.console.retranslate()  # its text formats were made at the old size: rebuild them
 
     def _fit_lesson_list(self) -> None:
         """The list as tall as its (wrapped) titles: every lesson in view; the panel scrolls if need be."""
