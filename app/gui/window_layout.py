@@ -40,7 +40,11 @@ def left_panel_width(metrics: QFontMetrics) -> int:
     return LEFT_PANEL_DIGITS * metrics.horizontalAdvance("0")
 
 
+PLOTS_AND_LESSONS = 760  # logical px the lessons panel and the plots want before Details gets more
+
+
 def details_width(window_width: int, tabs_width: int) -> int:
-    """The Details panel's first width: every tab's full name (``tabs_width``) if that leaves the plots
-    two thirds of the window, else a third of it (the tabs then elide, their names in tooltips)."""
-    return max(220, min(tabs_width, window_width // 3))
+    """The Details panel's first width: every tab's full name (``tabs_width``) if the lessons and the
+    plots keep ``PLOTS_AND_LESSONS``; on a smaller window a quarter of it (the tabs then elide, their
+    names in tooltips)."""
+    return max(200, min(tabs_width, max(window_width // 4, window_width - PLOTS_AND_LESSONS)))

@@ -273,3 +273,11 @@ def test_parameter_errors_are_shown_in_the_window_language(window):
         assert "整数" in error_text("workers: 0 is not allowed; allowed: an integer from 1 to 64")
     finally:
         window.set_language("en")
+
+
+def test_details_take_the_tabs_width_only_when_the_plots_keep_room():
+    from app.gui.window_layout import details_width
+
+    assert details_width(1366, 324) == 324
+    assert details_width(1093, 324) == 324  # 1366×768 at 125 %: all tab names, plots keep 760 px with the lessons
+    assert details_width(960, 324) == 240  # 1920×1080 at 200 %: a quarter, the tabs elide
