@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
             self.left_dock.hide()
             self.right_dock.show()
             self.tabs.setCurrentWidget(self.lesson_text)
-            self.resizeDocks([self.right_dock], [max(200, self.width() // 5)], Qt.Orientation.Horizontal)
+            self.fit_details()  # the lesson text beside the plots, its tabs named in the larger font
             total = sum(self.splitter.sizes())
             self.splitter.setSizes([total * 6 // 10, total * 25 // 100, total * 15 // 100])  # taller lanes
         else:
