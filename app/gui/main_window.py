@@ -4,6 +4,11 @@ Lessons and the parameter form on the left; activity lanes, shared values and
 CPU/memory in the centre (time axes linked); lesson text, result, processes,
 console and code on the right. One display timer refreshes the views while a
 run is live; each view redraws only what changed.
+
+Made for a classroom screen: the first window fits the screen it opens on, the
+plots always own the centre (side panels have a fixed or shrinking width, scroll,
+or collapse from the View menu), presentation mode (F11) goes full screen with
+larger text, and Ctrl+= / Ctrl+- / Ctrl+0 set the text size at any time.
 """
 
 from __future__ import annotations

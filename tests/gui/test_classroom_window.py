@@ -260,6 +260,12 @@ def test_the_form_follows_an_opened_trace_and_f5_reruns_it(qtbot, window, tmp_pa
     status, summary = blocker.args
     assert status == "done" and summary["lesson"] == "pool"
     assert window.trace.meta["params"]["pool_size"] == 2 and window.trace.meta["params"]["tasks"] == 3
+    table = window.table  # every column as wide as its contents: the panel scrolls sideways, nothing squashed
+    header = table.horizontalHeader()
+    for column in range(table.columnCount()):
+        widest = max([header.sectionSizeFromContents(column).width(),
+                      *(table.sizeHintForColumn(column) for _ in [0] if table.rowCount())])
+        assert table.columnWidth(column) >= widest, column
     assert_all_gone(pids_of(window))
 
 
