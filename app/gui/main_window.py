@@ -70,7 +70,9 @@ OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh a
 STATUS_MS = 250  # the status bar's elapsed time and process count
 # Closable: a panel collapses (its View menu action brings it back) rather than squeeze the plots.
 DOCK_FEATURES = QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
+LEFT_AXIS_PX = 200  # room for the longest lane label at the default text size
+LONGEST_LANE_LABEL = "SpawnPoolWorker-64 (1234567)"
+PLOT_DATA_MIN_PX = 160  # the docks give way before the plots' data area is narrower than this
 
 
 class MainWindow(QMainWindow):
@@ -182,8 +184,8 @@ class MainWindow(QMainWindow):
         for plot, stretch in ((self.activity, 5), (self.values_plot, 3), (self.resources, 2)):
             splitter.addWidget(plot)
             splitter.setStretchFactor(splitter.indexOf(plot), stretch)
-        centre = QWidget()
-        centre.setMinimumWidth(LEFT_AXIS_PX + 160)  # the docks give way before the plots' data area vanishes
+        centre = self.centre = QWidget()
+        centre.setMinimumWidth(LEFT_AXIS_PX + PLOT_DATA_MIN_PX)
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter, 1)
@@ -313,7 +315,13 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.right_dock], [details_width(self.width(), wanted)], Qt.Orientation.Horizontal)
 
     def _on_font_scale(self, factor: float) -> None:
-        self.left_panel.setFixedWidth(left_panel_width(QFontMetrics(QApplication.font())))
+        metrics = QFontMetrics(QApplication.font())
+        self.left_panel.setFixedWidth(left_panel_width(metrics))
+        # One width for every left axis, so the linked time axes line up; it grows with the text size.
+        axis = max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8)
+        for plot in (self.activity, self.values_plot, self.resources):
+            plot.getPlotItem().getAxis("left").setWidth(axis)
+        self.centre.setMinimumWidth(axis + PLOT_DATA_MIN_PX)
         self._fit_lesson_list()
         mono = scaled(monospace_font(), factor)
         for editor in (self.console.text, self.code.editor):

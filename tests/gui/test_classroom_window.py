@@ -135,8 +135,11 @@ def test_presentation_mode_toggles_full_screen_and_back(qtbot, window):
     assert act is window.act_presentation and act.isCheckable()
     assert "F11" in [s.toString() for s in act.shortcuts()] and act in window.view_menu.actions()
     before = QApplication.font().pointSizeF()
+    axis = window.activity.getPlotItem().getAxis("left")
+    axis_before = axis.width()
     act.trigger()
     qtbot.waitUntil(window.isFullScreen)
+    assert axis.width() >= axis_before  # room for the larger lane labels
     assert window.presenting and act.isChecked()
     assert not window.left_dock.isVisible()
     assert window.tabs.currentWidget() is window.lesson_text
