@@ -9,7 +9,9 @@ place, and Run stays disabled until it is fixed.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import re
+
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +29,57 @@ from app.core.runner import available_start_methods
 
 _INT32 = 2**31 - 1
 
+# The core's messages are English sentences (the command line's); the window shows them in its language.
+# (pattern, source text for tr) — the groups fill {0}, {1}, … in order.
+_MESSAGES = (
+    (r"unknown parameter (.+) for lesson (\S+); allowed: (.*)", "unknown parameter {0} for lesson {1}; allowed: {2}"),
+    (r"(\w+): (.+) is not allowed; allowed: (.*)", "{0}: {1} is not allowed; allowed: {2}"),
+    (r"(\w+): (.+) does not work with (\S+); allowed: (.*)", "{0}: {1} does not work with {2}; allowed: {3}"),
+    (r"(\w+): (.+) is not allowed with (\S+); allowed: (.*)", "{0}: {1} is not allowed with {2}; allowed: {3}"),
+)
+_ALLOWED = (
+    (r"an integer from (\S+) to (\S+)", "an integer from {0} to {1}"),
+    (r"a number from (\S+) to (\S+)", "a number from {0} to {1}"),
+    (r"one or more of (.+), separated by commas", "one or more of {0}, separated by commas"),
+    (r"one of (.+)", "one of {0}"),
+    (r"true or false", "true or false"),
+)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ParamForm", text)
+
+
+def allowed_text(allowed: str) -> str:
+    """A spec's ``allowed()`` words in the window's language."""
+    for pattern, source in _ALLOWED:
+        found = re.fullmatch(pattern, allowed)
+        if found:
+            return _tr(source).format(*found.groups())
+    return allowed
+
+
+def error_text(message: str) -> str:
+    """A core ``ParamError`` message in the window's language (as it is if its form is not known)."""
+    for pattern, source in _MESSAGES:
+        found = re.fullmatch(pattern, message, flags=re.DOTALL)
+        if found:
+            *head, allowed = found.groups()
+            return _tr(source).format(*head, allowed_text(allowed))
+    return message
+
+
+def _sources() -> None:  # pragma: no cover - never called: the literal tr() calls the translation test finds
+    QCoreApplication.translate("ParamForm", "unknown parameter {0} for lesson {1}; allowed: {2}")
+    QCoreApplication.translate("ParamForm", "{0}: {1} is not allowed; allowed: {2}")
+    QCoreApplication.translate("ParamForm", "{0}: {1} does not work with {2}; allowed: {3}")
+    QCoreApplication.translate("ParamForm", "{0}: {1} is not allowed with {2}; allowed: {3}")
+    QCoreApplication.translate("ParamForm", "an integer from {0} to {1}")
+    QCoreApplication.translate("ParamForm", "a number from {0} to {1}")
+    QCoreApplication.translate("ParamForm", "one or more of {0}, separated by commas")
+    QCoreApplication.translate("ParamForm", "one of {0}")
+    QCoreApplication.translate("ParamForm", "true or false")
+
 
 class ParamForm(QWidget):
     changed = Signal()
@@ -36,6 +89,8 @@ class ParamForm(QWidget):
         super().__init__(parent)
         self.setObjectName("paramForm")
         self._layout = QFormLayout(self)
+        # A long label goes above its field rather than widen the lessons panel (one width for every lesson).
+        self._layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._lesson: Lesson | None = None
         self._fields: dict[str, QWidget] = {}
         self._labels: dict[str, QLabel] = {}
@@ -155,7 +210,7 @@ class ParamForm(QWidget):
             message = ""
         except ParamError as exc:
             message = str(exc)
-        self.error.setText(message)
+        self.error.setText(error_text(message))
         self.error.setVisible(bool(message))
         for name, field in self._fields.items():
             field.setStyleSheet("border: 1px solid #b00020;" if message.startswith(f"{name}:") else "")
@@ -176,5 +231,5 @@ class ParamForm(QWidget):
         for spec in self._lesson.params:
             self._labels[spec.name].setText(spec.label_zh if zh else spec.label_en)
             help_text = spec.help_zh if zh else spec.help_en
-            allowed = self.tr("Allowed: {0}").format(spec.allowed())
+            allowed = self.tr("Allowed: {0}").format(allowed_text(spec.allowed()))
             self._fields[spec.name].setToolTip(f"{help_text}\n{allowed}".strip())

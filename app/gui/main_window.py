@@ -4,6 +4,11 @@ Lessons and the parameter form on the left; activity lanes, shared values and
 CPU/memory in the centre (time axes linked); lesson text, result, processes,
 console and code on the right. One display timer refreshes the views while a
 run is live; each view redraws only what changed.
+
+Made for a classroom screen: the first window fits the screen it opens on, the
+plots always own the centre (side panels have a fixed or shrinking width, scroll,
+or collapse from the View menu), presentation mode (F11) goes full screen with
+larger text, and Ctrl+= / Ctrl+- / Ctrl+0 set the text size at any time.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import logging
 from time import monotonic, perf_counter_ns
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -23,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -37,14 +44,17 @@ from app.core.trace import Trace, TraceFormatError
 from app.diagnostics import count
 from app.gui.controller import RunController
 from app.gui.export_dialog import ExportDialog
-from app.gui.forms import ParamForm
+from app.gui.font_scale import PRESENTATION_BOOST, FontScale, scaled
+from app.gui.forms import ParamForm, error_text
 from app.gui.i18n import LANGUAGES, Language, system_language
 from app.gui.icons import window_icon
+from app.gui.panels._fonts import monospace_font
 from app.gui.panels.code_view import CodeView
 from app.gui.panels.console import ConsoleView
 from app.gui.panels.lesson_text import LessonText
 from app.gui.panels.process_table import ProcessTable
 from app.gui.panels.result_view import ResultView
+from app.gui.panels.run_outcome import outcome, outcome_color, outcome_text
 from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
@@ -53,11 +63,16 @@ from app.gui.settings import AppSettings
 from app.gui.state_names import run_status_text
 from app.gui.trace_opener import TraceOpener
 from app.gui.view import FrameSchedule, refresh_views
+from app.gui.window_layout import details_width, first_geometry, fits, left_panel_width
 
 FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
 OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh at ~4 Hz, in turn (view.py)
 STATUS_MS = 250  # the status bar's elapsed time and process count
-LEFT_AXIS_PX = 200  # room for the longest lane label, "SpawnPoolWorker-64 (1234567)"
+# Closable: a panel collapses (its View menu action brings it back) rather than squeeze the plots.
+DOCK_FEATURES = QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+LEFT_AXIS_PX = 200  # room for the longest lane label at the default text size
+LONGEST_LANE_LABEL = "SpawnPoolWorker-64 (1234567)"
+PLOT_DATA_MIN_PX = 160  # the docks give way before the plots' data area is narrower than this
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +86,9 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self)
         self.trace: Trace | None = None
         self.summary: dict | None = None
+        self.fonts = FontScale(self.settings, self)
+        self._presenting = False
+        self._before_presentation = None
         self._build_views()
         self._build_left()
         self._build_right()
@@ -115,15 +133,32 @@ class MainWindow(QMainWindow):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.stop_button)
+        # Long titles wrap: the panel's width is fixed by the font, never by a title or a language.
+        self.lesson_list.setWordWrap(True)
+        self.lesson_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         panel = QWidget()
         layout = QVBoxLayout(panel)
-        layout.addWidget(self.lesson_list, 2)
-        layout.addWidget(self.form, 3)
-        layout.addLayout(buttons)
+        layout.addWidget(self.lesson_list)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+        # On a short screen the lessons and the form scroll rather than push the window past the screen;
+        # Run and Stop stay in view under them.
+        scroll = QScrollArea()
+        scroll.setObjectName("lessonsScroll")
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.left_panel = QWidget()
+        self.left_panel.setObjectName("lessonsPanel")
+        outer = QVBoxLayout(self.left_panel)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
         self.left_dock = QDockWidget()
         self.left_dock.setObjectName("lessonsDock")
-        self.left_dock.setWidget(panel)
-        self.left_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.left_dock.setWidget(self.left_panel)
+        self.left_dock.setFeatures(DOCK_FEATURES)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.left_dock)
 
     def _build_right(self) -> None:
@@ -131,19 +166,26 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("sideTabs")
         for widget in (self.lesson_text, self.result, self.table, self.console, self.code):
             self.tabs.addTab(widget, "")
+        # Every tab stays reachable in a narrow panel: tabs shrink and elide (full name in the tooltip)
+        # instead of hiding behind scroll arrows.
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabs.tabBar().setExpanding(True)
+        self.tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 8px; }")  # the style's padding hid names
         self.right_dock = QDockWidget()
         self.right_dock.setObjectName("detailsDock")
         self.right_dock.setWidget(self.tabs)
-        self.right_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.right_dock.setFeatures(DOCK_FEATURES)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.right_dock)
 
     def _build_centre(self) -> None:
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("plotSplitter")
         for plot, stretch in ((self.activity, 5), (self.values_plot, 3), (self.resources, 2)):
             splitter.addWidget(plot)
             splitter.setStretchFactor(splitter.indexOf(plot), stretch)
-        centre = QWidget()
+        centre = self.centre = QWidget()
+        centre.setMinimumWidth(LEFT_AXIS_PX + PLOT_DATA_MIN_PX)
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter, 1)
@@ -174,8 +216,25 @@ class MainWindow(QMainWindow):
         self.run_menu = self.menuBar().addMenu("")
         self.run_menu.addAction(self.act_run)
         self.run_menu.addAction(self.act_stop)
+        self.act_presentation = action(["F11"], self.set_presentation, "presentationAction")
+        self.act_presentation.setCheckable(True)
+        self.act_bigger = action(["Ctrl+=", "Ctrl++"], self.fonts.grow, "actionBiggerText")
+        self.act_smaller = action(["Ctrl+-"], self.fonts.shrink, "actionSmallerText")
+        self.act_normal_size = action(["Ctrl+0"], self.fonts.reset, "actionNormalText")
+        # Checkable, and remembered with the window's state (saveState keeps which dock is shown).
+        self.act_show_lessons = self.left_dock.toggleViewAction()
+        self.act_show_lessons.setObjectName("actionShowLessons")
+        self.act_show_details = self.right_dock.toggleViewAction()
+        self.act_show_details.setObjectName("actionShowDetails")
         self.view_menu = self.menuBar().addMenu("")
         self.view_menu.addAction(self.act_live)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.act_show_lessons)
+        self.view_menu.addAction(self.act_show_details)
+        self.view_menu.addAction(self.act_presentation)
+        self.view_menu.addSeparator()
+        for act in (self.act_bigger, self.act_smaller, self.act_normal_size):
+            self.view_menu.addAction(act)
         self.language_menu = self.menuBar().addMenu("")
         group = QActionGroup(self)
         self.language_actions = {}
@@ -217,15 +276,24 @@ class MainWindow(QMainWindow):
         self.replay.liveRequested.connect(self.go_live)
         self.activity.followChanged.connect(self.replay.set_following)
         self.language.changed.connect(self.retranslate)
+        self.fonts.changed.connect(self._on_font_scale)
 
     def _restore(self) -> None:
         geometry, state = self.settings.layout()
-        if geometry is None or not self.restoreGeometry(geometry):
-            if geometry is not None:
-                self.settings.discard_layout("geometry", geometry)
-            self.resize(1400, 860)
+        available = self.screen().availableGeometry()
+        restored = geometry is not None and self.restoreGeometry(geometry)
+        if geometry is not None and not restored:
+            self.settings.discard_layout("geometry", geometry)
+        elif restored and not fits(self.normalGeometry(), available):
+            restored = False  # saved on a bigger screen: this one gets a window that fits it
+            self.setWindowState(Qt.WindowState.WindowNoState)
+        if not restored:
+            self.place_on_screen(available)
         if state is not None and not self.restoreState(state):
             self.settings.discard_layout("window_state", state)
+            state = None
+        self._details_pending = state is None  # sized at the first show: docks are not sized before it
+        self.fonts.apply()
         method = self.settings.start_method()
         if method is not None and self.form.start_method.findData(method) >= 0:
             self.form.start_method.setCurrentIndex(self.form.start_method.findData(method))
@@ -233,6 +301,71 @@ class MainWindow(QMainWindow):
         ids = list(LESSONS)
         last = self.settings.last_lesson()
         self.lesson_list.setCurrentRow(ids.index(last) if last in ids else 0)
+
+    def place_on_screen(self, available) -> None:
+        """The first window: the screen's available area, up to a comfortable size."""
+        rect, fills = first_geometry(available)
+        self.setGeometry(rect)
+        if fills:
+            self.setWindowState(Qt.WindowState.WindowMaximized)
+
+    def fit_details(self) -> None:
+        """The Details panel as wide as its tabs' names, within a third of the window."""
+        wanted = self.tabs.tabBar().sizeHint().width() + 12
+        self.resizeDocks([self.right_dock], [details_width(self.width(), wanted)], Qt.Orientation.Horizontal)
+
+    def _on_font_scale(self, factor: float) -> None:
+        metrics = QFontMetrics(QApplication.font())
+        self.left_panel.setFixedWidth(left_panel_width(metrics))
+        # One width for every left axis, so the linked time axes line up; it grows with the text size.
+        axis = max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8)
+        for plot in (self.activity, self.values_plot, self.resources):
+            plot.getPlotItem().getAxis("left").setWidth(axis)
+        self.centre.setMinimumWidth(axis + PLOT_DATA_MIN_PX)
+        self._fit_lesson_list()
+        mono = scaled(monospace_font(), factor)
+        for editor in (self.console.text, self.code.editor):
+            editor.setFont(mono)
+
+    def _fit_lesson_list(self) -> None:
+        """The list as tall as its (wrapped) titles: every lesson in view; the panel scrolls if need be."""
+        lessons = self.lesson_list
+        lessons.doItemsLayout()
+        rows = sum(max(lessons.sizeHintForRow(r), lessons.visualItemRect(lessons.item(r)).height())
+                   for r in range(lessons.count()))
+        lessons.setFixedHeight(rows + 2 * lessons.frameWidth() + 4)
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen for a classroom: the lessons panel hidden, the lesson text beside the plots,
+        larger text and lanes. Off: the window as it was."""
+        on = bool(on)
+        self.act_presentation.setChecked(on)
+        if on == self._presenting:
+            return
+        self._presenting = on
+        if on:
+            self._before_presentation = (self.saveState(), self.isMaximized(), self.splitter.saveState())
+            self.fonts.set_boost(PRESENTATION_BOOST)
+            self.showFullScreen()
+            self.left_dock.hide()
+            self.right_dock.show()
+            self.tabs.setCurrentWidget(self.lesson_text)
+            self.fit_details()  # the lesson text beside the plots, its tabs named in the larger font
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([total * 6 // 10, total * 25 // 100, total * 15 // 100])  # taller lanes
+        else:
+            state, maximized, splitter = self._before_presentation
+            self.fonts.set_boost(1.0)
+            if maximized:
+                self.showMaximized()
+            else:
+                self.showNormal()
+            self.restoreState(state)
+            self.splitter.restoreState(splitter)
+
+    @property
+    def presenting(self) -> bool:
+        return self._presenting
 
     # --- lessons and the form -------------------------------------------------------------
     def lesson_id(self) -> str:
@@ -276,8 +409,9 @@ class MainWindow(QMainWindow):
         try:
             trace = self.controller.start(self.lesson_id(), self.form.raw_values(), self.form.method())
         except ParamError as exc:  # the form validated, but the core has the last word
-            QMessageBox.warning(self, self.tr("Cannot run"), str(exc))
+            QMessageBox.warning(self, self.tr("Cannot run"), error_text(str(exc)))
             return
+        self.statusBar().clearMessage()  # the previous run's "Run ended" no longer applies
         self._show_trace(trace, None, live=True)
         self.frame_timer.start()
         self.status_timer.start()
@@ -295,7 +429,10 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._update_buttons()
         self._update_status()
-        self.statusBar().showMessage(self.tr("Run ended: {0}").format(run_status_text(status)), 8000)
+        if status == "stopped":
+            self.statusBar().showMessage(self.tr("Run stopped by the user"))
+        else:
+            self.statusBar().showMessage(self.tr("Run ended: {0}").format(outcome_text(status, summary)))
 
     def refresh_views(self) -> None:
         """Every view (a run ended, a trace opened, the cursor moved)."""
@@ -367,15 +504,29 @@ class MainWindow(QMainWindow):
     def _show_opened(self, path: str, trace: Trace, summary: dict) -> None:
         if self.controller.running:  # a run started while the file was read: the run's views stay
             return
-        lesson_id = trace.meta.get("lesson")
-        ids = list(LESSONS)
-        if lesson_id in ids:
-            self.lesson_list.blockSignals(True)
-            self.lesson_list.setCurrentRow(ids.index(lesson_id))
-            self.lesson_list.blockSignals(False)
-            self.lesson_text.show_lesson(lesson_id, self.language.lesson_key)
+        self._follow_trace_form(trace)
         self._show_trace(trace, summary, live=False)
         self.statusBar().showMessage(self.tr("Replaying {0}").format(path), 8000)
+
+    def _follow_trace_form(self, trace: Trace) -> None:
+        """The form shows the opened run's lesson, parameters and start method: Run reruns that run."""
+        lesson = LESSONS.get(trace.meta.get("lesson"))
+        if lesson is None:
+            return
+        params = trace.meta.get("params")
+        names = {spec.name for spec in lesson.params}
+        values = {k: v for k, v in params.items() if k in names} if isinstance(params, dict) else {}
+        method = trace.meta.get("start_method")
+        if isinstance(method, str) and self.form.start_method.findData(method) >= 0:
+            self.form.start_method.blockSignals(True)
+            self.form.start_method.setCurrentIndex(self.form.start_method.findData(method))
+            self.form.start_method.blockSignals(False)
+        self.lesson_list.blockSignals(True)
+        self.lesson_list.setCurrentRow(list(LESSONS).index(lesson.id))
+        self.lesson_list.blockSignals(False)
+        self.settings.set_last_lesson(lesson.id)
+        self.lesson_text.show_lesson(lesson.id, self.language.lesson_key)
+        self.form.set_lesson(lesson, values, self.language.lesson_key)  # emits changed: settings and code follow
 
     def save_trace_dialog(self) -> None:
         if self.trace is None or self.controller.running:
@@ -425,6 +576,12 @@ class MainWindow(QMainWindow):
         self.act_run.setText(self.tr("Run"))
         self.act_stop.setText(self.tr("Stop"))
         self.act_live.setText(self.tr("Back to live"))
+        self.act_show_lessons.setText(self.tr("Show the lessons panel"))
+        self.act_show_details.setText(self.tr("Show the details panel"))
+        self.act_presentation.setText(self.tr("Presentation mode"))
+        self.act_bigger.setText(self.tr("Larger text"))
+        self.act_smaller.setText(self.tr("Smaller text"))
+        self.act_normal_size.setText(self.tr("Normal text size"))
         self.run_button.setText(self.tr("Run (F5)"))
         self.stop_button.setText(self.tr("Stop (Esc)"))
         self.left_dock.setWindowTitle(self.tr("Lessons"))
@@ -432,12 +589,14 @@ class MainWindow(QMainWindow):
         for index, title in enumerate((self.tr("Lesson"), self.tr("Result"), self.tr("Processes"),
                                        self.tr("Console"), self.tr("Code"))):
             self.tabs.setTabText(index, title)
+            self.tabs.setTabToolTip(index, title)  # the full name when the tab is elided
         for row in range(self.lesson_list.count()):
             item = self.lesson_list.item(row)
             lesson = LESSONS[item.data(Qt.ItemDataRole.UserRole)]
             item.setText(lesson.title_zh if key == "zh" else lesson.title_en)
             item.setToolTip(lesson.summary_zh if key == "zh" else lesson.summary_en)
         self.language_actions[self.language.current].setChecked(True)
+        self._fit_lesson_list()
         self.form.retranslate(key)
         self.replay.retranslate()
         for view in (*self.views, self.code, self.lesson_text):
@@ -447,9 +606,19 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _update_status(self, *_args) -> None:
-        self.phase_label.setText(run_status_text(self.controller.phase))
+        phase = self.controller.phase
+        final = not self.controller.running and self.summary is not None and phase == self.summary.get("status")
+        if final:  # a finished run: what happened, in its colour (a found deadlock is not a green "done")
+            self.phase_label.setText(outcome_text(phase, self.summary))
+            self.phase_label.setProperty("outcome", outcome(phase, self.summary))
+            self.phase_label.setStyleSheet(f"color: {outcome_color(phase, self.summary)}; font-weight: bold;")
+        else:
+            self.phase_label.setText(run_status_text(phase))
+            self.phase_label.setProperty("outcome", str(phase))
+            self.phase_label.setStyleSheet("")
         if self.controller.running and self.controller.started_ns is not None:
             elapsed = (perf_counter_ns() - self.controller.started_ns) / 1e9
+            self.replay.show_elapsed(elapsed)  # live figures while running, not the first frame's 0.000 s
         elif self.trace is not None:
             elapsed = (self.trace.end_ns() - self.trace.t0_ns) / 1e9
         else:
@@ -459,6 +628,13 @@ class MainWindow(QMainWindow):
             len(self.trace.processes()) if self.trace is not None else 0)
         self.count_label.setText(self.tr("{0} processes").format(count))
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._fit_lesson_list()  # the titles wrap at the list's shown width
+        if self._details_pending:
+            self._details_pending = False
+            self.fit_details()
+
     # --- closing ------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Closing during a run stops it and waits until no process of it is left."""
@@ -467,8 +643,11 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         if getattr(self, "opener", None) is not None:
             self.opener.wait()  # a file being opened: cancel it, no thread outlives the window
+        if self._presenting:  # remember the window as it is outside presentation mode
+            self.set_presentation(False)
         self.settings.set_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()
+        self.fonts.restore_base()
         event.accept()
 
 

@@ -75,6 +75,11 @@ class ReplayBar(QWidget):
         t = (cursor if cursor is not None else self._trace.end_ns()) - self._trace.t0_ns
         self.label.setText(f"{t / 1e9:8.3f} s")
 
+    def show_elapsed(self, seconds: float) -> None:
+        """A live run: the time since it started (the window's status timer calls this)."""
+        if self._live_run:
+            self.label.setText(f"{seconds:8.3f} s")
+
     def retranslate(self) -> None:
         self.live.setText(self.tr("Live"))
         self.live.setToolTip(self.tr("Follow the newest events again"))

@@ -25,6 +25,8 @@ MAX_PARAMS_JSON = 16 * 1024
 MAX_PARAM_TEXT = 1024
 MAX_PARAM_NUMBER = 2**53  # beyond this a spin box overflows and a float stops being exact
 MAX_RECORDS_KEY = "trace/max_records"
+FONT_SCALE_KEY = "view/font_scale"
+FONT_SCALE_RANGE = (0.6, 3.0)  # app.gui.font_scale clamps to the same range
 
 
 class AppSettings:
@@ -130,6 +132,24 @@ class AppSettings:
             self._discard(MAX_RECORDS_KEY, value, "expected a positive whole number")
             return trace_schema.MAX_RECORDS
         return number
+
+    def font_scale(self) -> float:
+        """The text size the user chose with Ctrl+= / Ctrl+- (1.0 unless set)."""
+        value = self._s.value(FONT_SCALE_KEY)
+        if value is None:
+            return 1.0
+        try:
+            number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else -1.0
+        except ValueError:
+            number = -1.0
+        low, high = FONT_SCALE_RANGE
+        if not (math.isfinite(number) and low <= number <= high):
+            self._discard(FONT_SCALE_KEY, value, f"expected a number from {low} to {high}")
+            return 1.0
+        return number
+
+    def set_font_scale(self, scale: float) -> None:
+        self._s.setValue(FONT_SCALE_KEY, float(scale))
 
     def sync(self) -> None:
         self._s.sync()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.core import events as ev
@@ -26,6 +26,38 @@ from app.gui.view import TraceViewMixin
 
 MAX_LINES = 50_000  # generous: a classroom run prints far less; beyond it a note says what was dropped
 ERROR_COLOR = "#D00000"
+ERROR_BACKGROUND = "#FFF0F0"
+MIN_CONTRAST = 4.5  # WCAG AA for body text: a washed-out projector still shows it
+
+
+def _luminance(color: QColor) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two colours, 1 (none) to 21 (black on white)."""
+    la, lb = sorted((_luminance(QColor(a)), _luminance(QColor(b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(color: str | QColor, background: str | QColor, minimum: float = MIN_CONTRAST) -> QColor:
+    """``color`` darkened (on a light background) or lightened (on a dark one) just enough to reach
+    ``minimum`` contrast: the process keeps its hue, the text stays readable."""
+    color, background = QColor(color), QColor(background)
+    target = QColor("#000000") if _luminance(background) > 0.18 else QColor("#FFFFFF")
+    out = QColor(color)
+    for step in range(1, 21):
+        if contrast_ratio(out, background) >= minimum:
+            break
+        mix = step / 20  # towards black or white in 5 % steps
+        out = QColor.fromRgbF(color.redF() + (target.redF() - color.redF()) * mix,
+                              color.greenF() + (target.greenF() - color.greenF()) * mix,
+                              color.blueF() + (target.blueF() - color.blueF()) * mix)
+    return out
 ALL = -2  # the filter combo's data for "all processes" (the parent's index is -1)
 
 
@@ -52,7 +84,8 @@ class ConsoleView(QWidget, TraceViewMixin):
         self.note = QLabel(self)
         self.note.setObjectName("consoleNote")
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #A05000;")
+        note_color = readable("#A05000", self.palette().color(QPalette.ColorRole.Window))
+        self.note.setStyleSheet(f"color: {note_color.name()};")
         self.note.hide()
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -176,7 +209,7 @@ class ConsoleView(QWidget, TraceViewMixin):
         for index, is_error, line in lines:
             key = (index, is_error)
             if key not in formats:
-                formats[key] = self._formats(index, is_error)
+                formats[key] = self._formats(index, is_error, self.background())
             tag_format, text_format = formats[key]
             if not first:
                 cursor.insertBlock()
@@ -188,15 +221,21 @@ class ConsoleView(QWidget, TraceViewMixin):
             bar.setValue(bar.maximum())
         self._update_note()
 
+    def background(self) -> QColor:
+        """The colour the console's text is drawn on."""
+        return self.text.palette().color(QPalette.ColorRole.Base)
+
     @staticmethod
-    def _formats(index: int, is_error: bool) -> tuple[QTextCharFormat, QTextCharFormat]:
+    def _formats(index: int, is_error: bool, background: QColor) -> tuple[QTextCharFormat, QTextCharFormat]:
         tag = QTextCharFormat()
-        tag.setForeground(QColor(process_color(index)))
+        tag.setForeground(readable(process_color(index), background))
         tag.setFontWeight(QFont.Weight.Bold)
         body = QTextCharFormat()
-        body.setForeground(QColor(ERROR_COLOR if is_error else process_color(index)))
         if is_error:
-            body.setBackground(QColor("#FFF0F0"))
+            body.setForeground(readable(ERROR_COLOR, ERROR_BACKGROUND))
+            body.setBackground(QColor(ERROR_BACKGROUND))
+        else:
+            body.setForeground(readable(process_color(index), background))
         return tag, body
 
     def _update_note(self) -> None:

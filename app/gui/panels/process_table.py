@@ -66,8 +66,12 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
+        # Every column as wide as its contents; a narrow panel scrolls sideways rather than squash columns.
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self._widen = True  # texts changed since the columns were last sized
         self.setSortingEnabled(True)
         self.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
         self._states = LatestRecords(ev.STATE)
@@ -105,6 +109,7 @@ class ProcessTable(QTableWidget, TraceViewMixin):
             "pool": self.tr("pool worker"),
             "manager": self.tr("manager server"),
         }
+        self._widen = True
         self._drawn_version = -1
         self.refresh()
 
@@ -140,6 +145,9 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         finally:
             self.setSortingEnabled(sorting)  # re-sorts by the user's column and order
             self.setUpdatesEnabled(True)
+        if self._widen:  # sized only when a text changed (a live run refreshes the table ~4 times a second)
+            self._widen = False
+            self.resizeColumnsToContents()
 
     # --- helpers -------------------------------------------------------------------
     def row_of(self, index: int) -> int | None:
@@ -161,6 +169,7 @@ class ProcessTable(QTableWidget, TraceViewMixin):
             return item  # 64 processes × 11 cells at every refresh: compare in Python, not through Qt
         item.shown = shown
         if item.text() != text:
+            self._widen = self._widen or len(text) > len(item.text())
             item.setText(text)
         if item.data(SORT_ROLE) != sort_value:
             item.setData(SORT_ROLE, sort_value)

@@ -20,18 +20,18 @@ from __future__ import annotations
 import html
 import json
 
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.core.events import FINAL_STATUSES, RunStatus
+from app.core.events import FINAL_STATUSES
 from app.core.lessons import LESSONS, rows
 from app.core.summary import summarize
 from app.core.trace import Trace
 from app.gui.i18n import installed_lesson_key
-from app.gui.state_names import run_status_text
+from app.gui.panels.run_outcome import BAD, GOOD, outcome_color, outcome_text
 from app.gui.view import TraceViewMixin
 
-GOOD = "#009E73"  # Okabe–Ito bluish green
-BAD = "#D55E00"  # Okabe–Ito vermillion
+__all__ = ["BAD", "GOOD", "ResultView"]
 LONG = 400  # characters of a value shown before it is cut (the full value is in the --json summary)
 
 
@@ -60,6 +60,8 @@ class ResultView(QTextBrowser, TraceViewMixin):
         self.setObjectName("resultView")
         self.setOpenExternalLinks(False)
         self.setReadOnly(True)
+        # Words are never broken ("Proces/s"): a table too wide for the panel scrolls sideways instead.
+        self.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         self._language = language  # app.gui.i18n.Language or None
         self._explicit_key = False
         self._key = "en"
@@ -134,8 +136,8 @@ class ResultView(QTextBrowser, TraceViewMixin):
     def _table(headers: list[str] | None, body: list[list[str]]) -> str:
         """Headers and cells are HTML already (escaped)."""
         out = ['<table border="1" cellspacing="0" cellpadding="4">']
-        if headers:
-            out.append("<tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr>")
+        if headers:  # a header is one or two short words: kept on one line, the column sized to it
+            out.append("<tr>" + "".join(f'<th style="white-space:nowrap">{h}</th>' for h in headers) + "</tr>")
         for row in body:
             out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
         out.append("</table>")
@@ -177,12 +179,12 @@ class ResultView(QTextBrowser, TraceViewMixin):
         explanation = result.get("explanation") or {}
         words = explanation.get(key) or explanation.get("en") or ""
         status = s.get("status")
-        color = GOOD if status == RunStatus.DONE else BAD
+        color = outcome_color(status, s)
         parts = [f"<h3>{_esc(title)}</h3>"]
         meta = self.tr("Status: {status} · start method: {method} · {seconds} s").format(
             status="\0", method=s.get("start_method") or "—", seconds=_seconds(s.get("duration_s")))
         parts.append("<p>" + _esc(meta).replace(
-            "\0", f'<span style="color:{color}"><b>{_esc(run_status_text(status))}</b></span>') + "</p>")
+            "\0", f'<span style="color:{color}"><b>{_esc(outcome_text(status, s))}</b></span>') + "</p>")
         if words:
             parts.append(f"<p>{_esc(words, limit=None)}</p>")
         if s.get("error"):  # the run could not be summarised (the controller says why)
