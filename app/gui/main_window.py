@@ -228,6 +228,8 @@ class MainWindow(QMainWindow):
         self.act_show_details.setObjectName("actionShowDetails")
         self.view_menu = self.menuBar().addMenu("")
         self.view_menu.addAction(self.act_live)
+        self.view_menu.addAction(self.activity.fitAction)
+        self.view_menu.addAction(self.activity.wholeRunAction)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.act_show_lessons)
         self.view_menu.addAction(self.act_show_details)
@@ -264,6 +266,8 @@ class MainWindow(QMainWindow):
         self.status_timer.timeout.connect(self._update_status)
 
     def _wire(self) -> None:
+        for plot in (self.activity, self.values_plot, self.resources):
+            plot.exportRequested.connect(lambda *_args, plot=plot: self.export_dialog(plot))
         self.lesson_list.currentItemChanged.connect(self._on_lesson_changed)
         self.form.changed.connect(self._on_form_changed)
         self.form.validityChanged.connect(self._update_buttons)
@@ -546,8 +550,11 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def export_dialog(self) -> None:
-        dialog = ExportDialog(self.plots(), self, self.trace, parent=self)
+    def export_dialog(self, plot=None) -> None:
+        """Ctrl+E, or a plot's own menu (Export…): then that plot is the dialog's target."""
+        dialog = ExportDialog(self.plots(), self, self.trace, parent=self, settings=self.settings.store)
+        if plot is not None:
+            dialog.set_target("plot", next(name for name, view in self.plots().items() if view is plot))
         dialog.exec()
 
     def plots(self) -> dict:

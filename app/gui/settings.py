@@ -33,6 +33,11 @@ class AppSettings:
     def __init__(self, settings: QSettings | None = None):
         self._s = settings if settings is not None else QSettings("ProcScope", "ProcScope")
 
+    @property
+    def store(self) -> QSettings:
+        """The QSettings behind these (for a dialog that remembers its own keys, e.g. Export)."""
+        return self._s
+
     # --- checked reading --------------------------------------------------------------------
     def _discard(self, key: str, value, why: str) -> None:
         log.warning("settings: %s held %s (%s); using the default and removing it", key,

@@ -290,3 +290,22 @@ def test_details_take_the_tabs_width_only_when_the_plots_keep_room():
     assert details_width(1366, 324) == 324
     assert details_width(1093, 324) == 324  # 1366×768 at 125 %: all tab names, plots keep 760 px with the lessons
     assert details_width(960, 324) == 240  # 1920×1080 at 200 %: a quarter, the tabs elide
+
+
+def test_a_plots_export_menu_opens_the_export_dialog_on_that_plot_remembering_into_the_windows_settings(
+        window, settings, monkeypatch):
+    from app.gui import export_dialog
+
+    seen = []
+
+    def fake_exec(dialog):
+        seen.append((dialog.target(), dialog._settings))
+        return 0
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", fake_exec)
+    for plot in (window.activity, window.values_plot, window.resources):
+        plot.exportAction.trigger()
+    names = list(window.plots())
+    assert [target.name for target, _store in seen] == names
+    assert all(store is settings for _target, store in seen)
+    assert window.activity.wholeRunAction in window.view_menu.actions()
