@@ -50,6 +50,7 @@ def traces() -> dict:
 @pytest.fixture
 def language(qapp):
     lang = Language()
+    lang.set(ENGLISH)  # whatever an earlier test left
     yield lang
     lang.set(ENGLISH)
 

@@ -26,8 +26,10 @@ from app.gui.plots._decimate import decimate, visible_steps
 # Okabe–Ito, told apart by colour-blind eyes; yellow last (weak on white)
 STORY_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_COLOR = "#555555"
+REFERENCE_ROOM = 0.12  # above the highest reference line, as a share of the span: its label's room
 STORY_EVERY_S = 0.25  # a live run's story is computed again at most this often
 DOT_SIZE = 9
+LINE_MARKERS = 60  # a line series marks its points while no more than this many are visible
 
 
 def story_color(k: int) -> str:
@@ -98,7 +100,8 @@ class StoryLayer:
                 dashed = s.style == st.DASHED
                 pen = pg.mkPen(color, width=2 if dashed else 2.5,
                                style=QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine)
-                self.entries.append((s, CurveData(pen), None))
+                # a measured line marks its points (one measurement draws no line at all)
+                self.entries.append((s, CurveData(pen), DotsData() if s.style == st.LINE else None))
             self.curves.set_items([curve for _s, curve, _d in self.entries],
                                   [dots for _s, _c, dots in self.entries if dots is not None])
         else:
@@ -154,7 +157,7 @@ class StoryLayer:
                     x, y = x[:stop], y[:stop]
             elif now_s is not None and s.style == st.STEP and len(x) and x[-1] < now_s:
                 x, y = np.append(x, now_s), np.append(y, y[-1])
-            if dots is not None:
+            if isinstance(curve, _PointsCurve):
                 keep = (x >= x0) & (x <= x1)
                 curve.show_points(x[keep], y[keep], np.full(int(keep.sum()), self._index(s), dtype=np.int64))
                 shown = y[keep]
@@ -164,6 +167,10 @@ class StoryLayer:
             else:
                 xs, shown = decimate(x, y, x0, x1, points)
                 curve.set_points(xs, shown)
+                if dots is not None:
+                    marked = len(xs) <= LINE_MARKERS and curve.isVisible()
+                    n = len(xs) if marked else 0
+                    dots.set_points(xs[:n], shown[:n], np.full(n, self._index(s), dtype=np.int64), _brush)
             if len(shown) and curve.isVisible():
                 lows.append(float(np.nanmin(shown)))
                 highs.append(float(np.nanmax(shown)))
@@ -173,7 +180,12 @@ class StoryLayer:
         refs = [line.y for line in self.story.lines]
         low = min([0.0, *lows, *refs])
         high = max([*highs, *refs], default=None)
-        return low, (max(high, 1.0) if high is not None else None)
+        if high is None:
+            return None, None
+        high = max(high, 1.0)
+        if refs:  # a reference line's label sits above it: room for it under the top of the plot
+            high = max(high, max(refs) + REFERENCE_ROOM * (max(refs) - low))
+        return low, high
 
     def _index(self, series: st.Series) -> int:
         for k, (s, _c, _d) in enumerate(self.entries):
