@@ -124,6 +124,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._time_link = None  # the plot (the lanes) whose time axis a time chart follows: setXLink
         self._lesson: tuple[str | None, dict | None] = (None, None)  # shown while there is no trace
         self._hidden = False  # hidden because the lesson has no chart
+        self._kind_key: tuple | None = None  # (what it was asked for, ``Lesson.plot``'s answer)
         self._story_key: tuple | None = None  # (trace, version, live) the story was computed for
         self._story_at = 0.0
         self._chart_x: tuple | None = None  # the x range a chart was fitted to
@@ -279,6 +280,16 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         return lesson, params
 
     def _kind(self, trace: Trace | None) -> str | None:
+        """``Lesson.plot`` of the trace's lesson (asked once per trace: the plot redraws at every frame)."""
+        key = (trace, trace.meta.get("lesson"), trace.meta.get("params")) if trace is not None else (
+            None, *self._lesson)
+        if self._kind_key is not None and all(a is b for a, b in zip(self._kind_key[0], key, strict=True)):
+            return self._kind_key[1]
+        kind = self._ask_kind(trace)
+        self._kind_key = (key, kind)
+        return kind
+
+    def _ask_kind(self, trace: Trace | None) -> str | None:
         lesson, params = self._lesson_of(trace)
         if lesson is None:
             return VALUES
