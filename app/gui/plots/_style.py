@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.LegendItem import ItemSample
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
@@ -24,6 +26,18 @@ class OpaqueGridAxis(pg.AxisItem):
     """
 
     _pens: dict = {}
+    integer = False  # counts (processes, tasks, workers): ticks at whole numbers only, never 0.5
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.integer:
+            return levels
+        whole = []
+        for spacing, offset in levels:  # 2.5 → 3: a tick is a whole number or none at all
+            level = (float(math.ceil(spacing - 1e-9)), offset)
+            if spacing >= 1 - 1e-9 and level not in whole:
+                whole.append(level)
+        return whole or [(1.0, 0.0)]
 
     def generateDrawSpecs(self, p):  # noqa: N802 - pyqtgraph's name
         specs = super().generateDrawSpecs(p)

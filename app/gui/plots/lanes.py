@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction
 
 from app.core import events as ev
 from app.core.folds import LaneStore
+from app.core.names import display_names
 from app.core.trace import Trace
 from app.gui.colors import state_color
 from app.gui.plots._controls import PlotControls
@@ -74,6 +75,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         self._setting_range = False
         self._order: list[int] = []
         self._labels: list[str] = []
+        self._tips: list[str] = []  # per lane: its label and, when the display name differs, the real name
         self._lane_data: dict[int, np.ndarray] = {}  # index -> intervals (4, n) as drawn
         self._crashes: list[tuple[float, int, int | None]] = []  # (x, row, exit code)
         self._deadlock: list[dict] = []
@@ -144,8 +146,12 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         return list(self._order)
 
     def lane_labels(self) -> list[str]:
-        """The y-axis label of each lane, top first: ``name (pid)``."""
+        """The y-axis label of each lane, top first: ``display name (pid)`` (``app.core.names``)."""
         return list(self._labels)
+
+    def lane_tooltip(self, row: int) -> str:
+        """What the tooltip over lane ``row`` says: its label, and the process's real name if it differs."""
+        return self._tips[row] if 0 <= row < len(self._tips) else ""
 
     def lane_intervals(self, index: int) -> np.ndarray:
         """``(n, 4)`` start_ns, end_ns, state, detail of a lane as last drawn (before the cursor clip)."""
@@ -212,7 +218,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
     def redraw(self, trace: Trace | None) -> None:
         if trace is None:
             self._store.reset(None)
-            self._order, self._labels, self._lane_data = [], [], {}
+            self._order, self._labels, self._tips, self._lane_data = [], [], [], {}
             self._texts_seen = self._processes_seen = -1
             self.segments.set_lanes([], 0, 0)
             self._set_ticks()
@@ -231,7 +237,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._texts_seen = self._processes_seen = -1
             self._deadlock_found = None
         self._store.update(trace)
-        order = self._store.order()
+        order = self._start_order()
         if order != self._order or self._store.processes_version != self._processes_seen:
             self._order = order
             self._processes_seen = self._store.processes_version
@@ -241,7 +247,8 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         self._lane_data = {index: self._store.lanes[index].intervals(end_ns)
                            for index in self._order if index in self._store.lanes}
         self.segments.set_lanes([(rows[i], iv) for i, iv in self._lane_data.items()], trace.t0_ns,
-                                len(self._order), self._cursor_ns, (id(trace), self._store.generation))
+                                len(self._order), self._cursor_ns,
+                                (id(trace), self._store.generation, tuple(self._order)))
         self._update_markers(trace)
         texts_now = len(trace.texts)
         if texts_now != self._texts_seen:  # only the new texts: prints can be many
@@ -261,14 +268,32 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._apply_follow()
         self._update_task_labels()
 
+    def _start_order(self) -> list[int]:
+        """Lane indexes in the order their processes were started (asked for, else first seen); lanes
+        not known yet after them, by index. A pool's workers already take their indexes as they start."""
+        procs = self._store.processes
+
+        def start(index: int) -> tuple:
+            info = procs.get(index)
+            when = None if info is None else (info.requested_ns if info.requested_ns is not None else info.first_ns)
+            return (0, when, index) if when is not None else (1, 0, index)
+
+        return sorted(self._store.order(), key=start)
+
     def _set_ticks(self) -> None:
         procs = self._store.processes
-        labels = []
+        names = display_names(list(procs.values()))
+        labels, tips = [], []
         for index in self._order:
             info = procs.get(index)
-            name = (info.name if info is not None else "") or self.tr("process {n}").format(n=index)
-            labels.append(f"{name} ({info.pid})" if info is not None and info.pid else name)
-        self._labels = labels
+            name = names.get(index) if info is not None and info.name else None
+            name = name or self.tr("process {n}").format(n=index)
+            label = f"{name} ({info.pid})" if info is not None and info.pid else name
+            labels.append(label)
+            real = info.name if info is not None else ""
+            tips.append(label if not real or real == name else self.tr("{label} · real name: {name}").format(
+                label=label, name=real))
+        self._labels, self._tips = labels, tips
         self._label_step = 0  # lay the ticks out again
         self._fit_lane_labels()
 
@@ -299,7 +324,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if self._labels and (over_axis or view.sceneBoundingRect().contains(pos)):
             row = round(view.mapSceneToView(pos).y())
             if 0 <= row < len(self._labels):
-                tip = self._labels[row]
+                tip = self.lane_tooltip(row)
         if tip != self.toolTip():
             self.setToolTip(tip)
 
@@ -331,7 +356,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if found and (self._cursor_ns is None or found.get("detected_ns", 0) <= self._cursor_ns):
             cycle, locks = list(found.get("cycle", [])), list(found.get("locks", []))
             rows = {index: row for row, index in enumerate(self._order)}
-            names = {i: p.name or str(i) for i, p in self._store.processes.items()}
+            names = display_names(list(self._store.processes.values()))
             detected = found.get("detected_ns")
             for k, (index, lock) in enumerate(zip(cycle, locks, strict=False)):
                 iv = self._lane_data.get(index)

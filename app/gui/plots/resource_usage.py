@@ -20,6 +20,7 @@ from PySide6.QtCore import Signal
 
 from app.core import events as ev
 from app.core.folds import Samples
+from app.core.names import display_names
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
 from app.gui.plots._controls import PlotControls
@@ -154,7 +155,9 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             new = trace.texts[max(self._texts_seen, 0):texts_now]
             self._texts_seen = texts_now
             if any(kind in (ev.META, ev.HELLO) for _t, _i, kind, _p in new):
-                self._names = {i: p.name or str(i) for i, p in trace.processes().items()}
+                procs = trace.processes()
+                shown = display_names(list(procs.values()))  # the lanes' names: pool workers numbered per run
+                self._names = {i: (shown[i] if p.name else str(i)) for i, p in procs.items()}
         new = [index for index in sorted(self._samples.series) if index not in self._curves]
         for index in new:
             color = process_color(index)

@@ -1,4 +1,11 @@
-"""Shared values: what each slot really holds, every write, and what it should hold (DESIGN §5).
+"""The lesson's middle chart: its story (``Lesson.story``) or its shared values.
+
+A lesson says what its chart is (``Lesson.plot``): "story" (a count over time on
+the lanes' time axis: live processes, tasks waiting / running / done, processes
+inside a critical section…), "chart" (its own x axis: speedup against workers;
+the x axis is unlinked from the lanes while it is shown, and linked again for the
+next lesson), "values" (the shared values, below) or None (the plot hides). A
+story is drawn by ``_story.StoryLayer``; the rest of this module is the values.
 
 Per value slot of ``trace.meta["value_slots"]``:
 
@@ -26,7 +33,8 @@ resizes the legend, which costs the plot a second paint in that frame.
 
 from __future__ import annotations
 
-from time import monotonic
+import logging
+from time import monotonic, perf_counter_ns
 
 import numpy as np
 import pyqtgraph as pg
@@ -35,12 +43,15 @@ from PySide6.QtCore import Signal
 
 from app.core.events import LIVE_STATUSES
 from app.core.folds import ValueWrites
+from app.core.params import resolve
 from app.core.trace import Trace
 from app.gui.colors import process_brush, process_color
+from app.gui.i18n import installed_lesson_key
 from app.gui.plots._columns import ColumnGrid, StepColumnCache, column_bounds
 from app.gui.plots._controls import PlotControls
 from app.gui.plots._curves import CurveData, CurvesItem, DotsData
 from app.gui.plots._decimate import curve_points, visible_steps
+from app.gui.plots._story import STORY_EVERY_S, StoryLayer
 from app.gui.plots._style import (
     BACKGROUND,
     RunTimeAxis,
@@ -49,6 +60,7 @@ from app.gui.plots._style import (
     legend_grid,
     make_legend,
     place_legend_below,
+    sync_legend,
 )
 from app.gui.view import TraceViewMixin
 
@@ -59,6 +71,8 @@ COLUMNS_FROM = 5000  # more visible writes than this: curves drawn as pixel colu
 DOT_SIZE = 9
 LEGEND_LIVE = (8, 0.25)  # during a live run: at most 8 legend texts change, at most every 0.25 s
 _LIVE_STATUSES = LIVE_STATUSES
+VALUES, STORY, CHART = "values", "story", "chart"  # what the plot shows (``Lesson.plot``)
+_log = logging.getLogger(__name__)
 
 
 class _Slot:
@@ -82,10 +96,11 @@ class _Slot:
 
 
 class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
-    """Actual vs expected shared values; ``objectName`` ``valuePlot``.
+    """The lesson's story chart, or actual vs expected shared values; ``objectName`` ``valuePlot``.
 
-    The legend sits under the time axis (never on the curves); the mouse zooms
-    and pans time only, the values stay fitted to what is visible (``_controls``).
+    The legend sits under the x axis (never on the curves); the mouse zooms
+    and pans x only, the values stay fitted to what is visible (``_controls``).
+    The lesson shown is the trace's, or before any run the one ``set_lesson`` names.
     """
 
     exportRequested = Signal()  # noqa: N815 - Qt naming: the context menu's "Export…"
@@ -93,6 +108,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent=parent, background=BACKGROUND, axisItems=axis_items())
         self.setObjectName("valuePlot")
+        self.__dict__.pop("setXLink", None)  # PlotWidget copies its plot item's method here: ours must win
         self._writes = ValueWrites()
         self._columns = StepColumnCache()
         self._slots: list[_Slot] = []
@@ -104,10 +120,20 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._legend_at = 0.0  # when they last changed (monotonic s)
         self._legend_for: list | None = None  # the slots the legend was made for
         self._note: str | None = None
+        self._mode = VALUES
+        self._time_link = None  # the plot (the lanes) whose time axis a time chart follows: setXLink
+        self._lesson: tuple[str | None, dict | None] = (None, None)  # shown while there is no trace
+        self._hidden = False  # hidden because the lesson has no chart
+        self._kind_key: tuple | None = None  # (what it was asked for, ``Lesson.plot``'s answer)
+        self._story_key: tuple | None = None  # (trace, version, live) the story was computed for
+        self._story_at = 0.0
+        self._chart_x: tuple | None = None  # the x range a chart was fitted to
+        self._labels: tuple | None = None  # (bottom, left) axis labels shown
         item = self._setup_time_plot()
         view = item.getViewBox()
         self.curves = CurvesItem(DOT_SIZE, process_color)
         item.addItem(self.curves)
+        self.story_layer = StoryLayer(item)
         self.legend = make_legend()
         place_legend_below(item, self.legend)
         self._setup_controls()
@@ -129,22 +155,64 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
     def legend_texts(self) -> list[str]:
         return [label.text for _sample, label in self.legend.items]
 
-    def retranslate(self) -> None:
+    def mode(self) -> str:
+        """What the plot shows: ``"values"``, ``"story"`` (time, linked to the lanes) or ``"chart"`` (own x)."""
+        return self._mode
+
+    def title_text(self) -> str:
+        return self._note or ""
+
+    def axis_labels(self) -> tuple[str, str]:
+        """(x axis label, y axis label) as shown."""
         item = self.getPlotItem()
-        item.setLabel("bottom", self.tr("time (s)"))
-        item.setLabel("left", self.tr("value"))
+        return item.getAxis("bottom").labelText, item.getAxis("left").labelText
+
+    def story(self):
+        """The ``app.core.story.Story`` drawn (story and chart modes), else None."""
+        return self.story_layer.story if self._mode != VALUES else None
+
+    def set_lesson(self, lesson_id: str | None, params: dict | None = None) -> None:
+        """The lesson whose (empty) chart shows while no run is shown: its title, axes and x axis link."""
+        self._lesson = (lesson_id, dict(params or {}))
+        if self._trace is None:
+            self._drawn_version = -1
+            self._story_key = None
+            self.refresh()
+
+    def setXLink(self, view) -> None:  # noqa: N802 - pyqtgraph's name
+        """Follow ``view``'s time axis (the lanes), except while a chart with its own x axis is shown."""
+        self._time_link = view
+        if self._mode != CHART:
+            self.getPlotItem().setXLink(view)
+
+    def retranslate(self) -> None:
+        self._labels = None
         self._retranslate_controls()
-        self._rebuild_legend()
-        self._show_empty_note()
+        self._apply_texts()
+        if self._mode == VALUES:
+            self._rebuild_legend()
+        else:
+            self.story_layer.retranslate(installed_lesson_key())
+            self._story_legend()
 
     def set_trace(self, trace: Trace | None) -> None:
         self._fit.reset()  # a new run: fit its values again
+        self._chart_x = None
         super().set_trace(trace)
 
+    def refresh(self) -> None:
+        """A story computed from an older state of the trace (at most every ``STORY_EVERY_S`` during a run)
+        is computed again once it is due, even when no new event comes (a run that ended, a hang)."""
+        trace = self._trace
+        if self._mode != VALUES and trace is not None and self._story_key != self._story_state(trace):
+            self._drawn_version = -1
+        super().refresh()
+
     def fit_view(self) -> None:
-        """Values fitted again, time as the lanes frame it (or the whole run, unlinked)."""
+        """Values fitted again, time as the lanes frame it (or the whole run, unlinked; a chart: all of it)."""
         self._fit.reset()
         self._drawn_key = None
+        self._chart_x = None
         master = self.master_plot()
         if master is not self:
             master.fit_view()
@@ -154,19 +222,192 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
 
     def _on_resized(self, *_args) -> None:
         self._legend_for = None  # the legend's columns follow the width
-        self._rebuild_legend()
+        if self._mode == VALUES:
+            self._rebuild_legend()
+        else:
+            self._story_legend()
 
     def _show_empty_note(self) -> None:
-        """Say why the plot is empty, rather than show bare axes."""
+        """Say why the plot is empty, rather than show bare axes (a trace of a lesson without a chart)."""
         note = ""
         if self._trace is not None and not self._specs:
             note = self.tr("This lesson has no shared value to plot")
-        if note != self._note:  # setTitle re-lays out the plot: only when the note changes
-            self._note = note
-            self.getPlotItem().setTitle(note or None, color="#666666", size="10pt")
+        self._set_title(note, "#666666")
+
+    def _set_title(self, title: str, color: str = "#000000") -> None:
+        if title != self._note:  # setTitle re-lays out the plot: only when the title changes
+            self._note = title
+            self.getPlotItem().setTitle(title or None, color=color, size="10pt")
+
+    def _set_labels(self, bottom: str, left: str) -> None:
+        if (bottom, left) != self._labels:
+            self._labels = (bottom, left)
+            item = self.getPlotItem()
+            item.setLabel("bottom", bottom)
+            item.setLabel("left", left)
+
+    def _apply_texts(self) -> None:
+        """Title and axis labels in the current language."""
+        story = self.story()
+        if self._mode == VALUES or story is None:
+            self._set_labels(self.tr("time (s)"), self.tr("value"))
+            if self._mode == VALUES:
+                self._show_empty_note()
+            else:
+                self._set_title("")
+            return
+        lang = installed_lesson_key()
+        self._set_labels(story.x_label.get(lang), story.y_label.get(lang))
+        self._set_title(story.title.get(lang))
+
+    # --- which chart: the lesson's -----------------------------------------------------------
+    def _lesson_of(self, trace: Trace | None):
+        """(lesson, params) of the trace, or of ``set_lesson`` without one; (None, None) if unknown."""
+        from app.core.lessons import LESSONS
+
+        if trace is not None:
+            lesson_id, params = trace.meta.get("lesson"), trace.meta.get("params")
+        else:
+            lesson_id, params = self._lesson
+        lesson = LESSONS.get(lesson_id) if isinstance(lesson_id, str) else None
+        if lesson is None:
+            return None, None
+        if trace is None or not isinstance(params, dict):
+            try:
+                params = resolve(lesson.params, params if isinstance(params, dict) else {}, lesson.id)
+            except Exception:  # noqa: BLE001 - a form being edited: the defaults tell the chart as well
+                params = resolve(lesson.params, {}, lesson.id)
+        return lesson, params
+
+    def _kind(self, trace: Trace | None) -> str | None:
+        """``Lesson.plot`` of the trace's lesson (asked once per trace: the plot redraws at every frame)."""
+        key = (trace, trace.meta.get("lesson"), trace.meta.get("params")) if trace is not None else (
+            None, *self._lesson)
+        if self._kind_key is not None and all(a is b for a, b in zip(self._kind_key[0], key, strict=True)):
+            return self._kind_key[1]
+        kind = self._ask_kind(trace)
+        self._kind_key = (key, kind)
+        return kind
+
+    def _ask_kind(self, trace: Trace | None) -> str | None:
+        lesson, params = self._lesson_of(trace)
+        if lesson is None:
+            return VALUES
+        try:
+            return lesson.plot(params)
+        except Exception:  # noqa: BLE001 - a hostile or old trace's parameters: show its values, if any
+            _log.exception("lesson %s: plot() failed", lesson.id)
+            return VALUES
+
+    def _set_mode(self, kind: str | None) -> None:
+        hide = kind is None
+        if hide != self._hidden:  # a lesson without a chart: no plot at all (and back for the next lesson)
+            self._hidden = hide
+            self.setVisible(not hide)
+        mode = kind if kind in (STORY, CHART) else VALUES
+        if mode == self._mode:
+            return
+        self._mode = mode
+        item = self.getPlotItem()
+        if mode == VALUES:
+            self.story_layer.set_story(None)
+            self._story_key = None
+        else:  # leave the value slots
+            self._slots, self._specs = [], []
+            self.curves.set_items([], [])
+            self._writes.reset(None)
+            self._columns.reset()
+            self._legend_for = None
+        self.legend.clear()
+        item.getViewBox().setXLink(None if mode == CHART else self._time_link)
+        self._chart_x = None
+        item.getAxis("bottom").integer = mode == CHART
+        self._fit.reset()
+        self._labels = None
+        self._apply_texts()
+
+    # --- drawing a story ---------------------------------------------------------------------
+    def _story_state(self, trace: Trace) -> tuple:
+        live = trace.meta.get("status") in _LIVE_STATUSES and self._cursor_ns is None
+        return id(trace), trace.version, live
+
+    def _redraw_story(self, trace: Trace | None) -> None:
+        state = self._story_state(trace) if trace is not None else (None, -1, False)
+        due = (self._story_key is None or self._story_key[0] != state[0] or not state[2]
+               or monotonic() - self._story_at >= STORY_EVERY_S)
+        if state != self._story_key and due:
+            self._story_key, self._story_at = state, monotonic()
+            self._compute_story(trace)
+        if trace is not None and self._mode == STORY:
+            extent = self.story_layer.x_extent()  # unlinked: the whole story (linked: the lanes say)
+            self._fit_time(trace, trace.t0_ns + int(extent[1] * 1e9) if extent else None)
+        elif trace is None and self._mode == STORY and self._unlinked():
+            self.getPlotItem().setXRange(0, 1, padding=0)
+        self._draw_story()
+
+    def _compute_story(self, trace: Trace | None) -> None:
+        lesson, params = self._lesson_of(trace)
+        story = None
+        if lesson is not None:
+            if trace is None:  # before any run: the lesson's chart with nothing in it yet
+                trace = Trace({"lesson": lesson.id, "params": params, "start_method": "spawn", "t0_ns": 0})
+            try:
+                story = lesson.story(trace)
+            except Exception:  # noqa: BLE001 - a trace the lesson cannot read: an empty chart, not a crash
+                _log.exception("lesson %s: story() failed", lesson.id)
+        layer = self.story_layer
+        old = layer.story
+        layer.set_story(story)
+        layer.retranslate(installed_lesson_key())
+        axis = self.getPlotItem().getAxis("left")
+        integer = bool(story is not None and story.integer_y)
+        if axis.integer != integer:
+            axis.integer = integer
+            axis.picture = None
+            axis.update()
+        if old is None or story is None or (old.title, old.y_label, old.x_label) != (
+                story.title, story.y_label, story.x_label):
+            self._apply_texts()
+        self._story_legend()
+        if self._mode == CHART:
+            self._fit_chart_x()
+
+    def _fit_chart_x(self) -> None:
+        """A chart's own x axis: all its points, half a step of room each side (workers 1…n: 0.5…n + 0.5)."""
+        extent = self.story_layer.x_extent() or (1.0, 2.0)
+        if extent != self._chart_x:
+            self._chart_x = extent
+            self._in_redraw = True
+            try:
+                self.getPlotItem().setXRange(extent[0] - 0.5, extent[1] + 0.5, padding=0)
+            finally:
+                self._in_redraw = False
+
+    def _draw_story(self) -> None:
+        view = self.getPlotItem().getViewBox()
+        (x0, x1), _y = view.viewRange()
+        trace = self._trace
+        clip = now = None
+        if trace is not None and self._mode == STORY:
+            if self._cursor_ns is not None:
+                clip = trace.seconds(self._cursor_ns)
+            elif trace.meta.get("status") in _LIVE_STATUSES and "end_ns" not in trace.meta:
+                now = trace.seconds(perf_counter_ns())  # the workers' clock: a count holds until now
+        low, high = self.story_layer.draw(x0, x1, curve_points(view.width()), clip, now)
+        self._fit.fit(low, high)
+
+    def _story_legend(self) -> None:
+        entries = self.story_layer.legend_entries(installed_lesson_key())
+        columns, limit = legend_grid([text for _item, text in entries], self.getPlotItem().getViewBox().width())
+        entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n), limit)
+        sync_legend(self.legend, entries, min(columns, max(len(entries), 1)))
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self, trace: Trace | None) -> None:
+        self._set_mode(self._kind(trace))
+        if self._mode != VALUES:
+            self._redraw_story(trace)
+            return
         item = self.getPlotItem()
         specs = list(trace.meta.get("value_slots") or []) if trace is not None else []
         if specs != self._specs or trace is None or trace is not self._writes.trace:
@@ -205,6 +446,9 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         return x, series.column(0)[:n], series.column(1)[:n]
 
     def _draw_curves(self) -> None:
+        if self._mode != VALUES:
+            self._draw_story()
+            return
         if self._trace is None or not self._slots:
             return  # no value to draw (and nothing to repaint at every frame of a run)
         view = self.getPlotItem().getViewBox()
@@ -279,8 +523,11 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             return  # not yet the time for the next few texts: nothing to compute either
         self._legend_for = self._slots
         entries = []
+        lang = installed_lesson_key()
         for k, slot in enumerate(self._slots):
-            name = str(slot.spec.get("name") or self.tr("value {n}").format(n=k))
+            label = slot.spec.get("label")
+            name = label.get(lang) if isinstance(label, dict) else None
+            name = str(name or slot.spec.get("name") or self.tr("value {n}").format(n=k))
             _x, v, _w = self._series(k)
             if len(v):
                 label = self.tr("{name} (now {value})").format(name=name, value=_fmt(v[-1]))
