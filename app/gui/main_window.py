@@ -382,6 +382,7 @@ class MainWindow(QMainWindow):
         lesson = LESSONS[self.lesson_id()]
         self.form.set_lesson(lesson, self.settings.params(lesson.id), self.language.lesson_key)
         self.lesson_text.show_lesson(lesson.id, self.language.lesson_key)
+        self.values_plot.set_lesson(lesson.id, self.form.raw_values())  # its empty chart until a run is shown
         self.settings.set_last_lesson(lesson.id)
         self._on_form_changed()
 
