@@ -48,8 +48,14 @@ SKIP_OBJECTS = ("codeView", "consoleView")  # code and program output: not the a
 # translated there. Listed so that this walk still catches every new one; remove an entry once fixed.
 # The form's "allowed: …" tooltips (``app.core.params`` describes the allowed values in English, the form
 # shows that text after "允许："):
-PENDING = tuple(re.compile(p) for p in (r"^an integer from$", r"^a number from$", r"^true or false$",
-                                        r"^one (or more )?of "))
+PENDING: tuple[re.Pattern, ...] = ()  # none left
+# A parameter's choices are code names (``none, lock, rlock``): a list of them is not an English sentence.
+CHOICE_NAMES = {c for lesson in LESSONS.values() for spec in lesson.params for c in spec.choices} | {
+    "spawn", "fork", "forkserver"}
+
+
+def choice_list(run: str) -> bool:
+    return all(token.strip(",.…") in CHOICE_NAMES for token in run.split())
 
 
 def pending(run: str) -> bool:
@@ -68,7 +74,7 @@ def english_runs(text: str) -> list[str]:
             if len(run) >= 3:
                 runs.append(" ".join(run))
             run = []
-    return [r for r in runs if r not in ALLOWED]
+    return [r for r in runs if r not in ALLOWED and not choice_list(r)]
 
 
 def document_text(document: QTextDocument) -> str:
@@ -184,6 +190,8 @@ def test_english_runs_are_found_and_code_names_are_not():
     assert english_runs("This lesson has no shared value") == ["This lesson has no shared value"]
     assert english_runs("允许：an integer from 1000") == ["an integer from"]
     assert english_runs("fork 复制父进程（Linux）；forkserver 从 fork") == []
+    assert english_runs("允许：none, lock, rlock, semaphore, …") == []
+    assert english_runs("允许：the lock is held") == ["the lock is held"]
 
 
 def test_the_chinese_window_says_nothing_in_english(qtbot, tmp_path, tiny_runs):
