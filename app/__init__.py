@@ -2,7 +2,7 @@
 
 Windowed builds start with ``sys.stdout``/``sys.stderr`` set to ``None`` (in
 the parent and in every child), and a child that writes to them dies with
-exit code 1 (DESIGN §6); a stand-in that discards text keeps every module
+exit code 1; a stand-in that discards text keeps every module
 free to print.
 """
 

@@ -2,7 +2,7 @@
 
 ``freeze_support()`` must run first, before any heavy import: in a frozen
 app every child re-enters this file, and without the call it would run
-``main()`` again (extra windows, hangs, a fork bomb — DESIGN §6).
+``main()`` again (extra windows, hangs, a fork bomb).
 """
 
 import multiprocessing

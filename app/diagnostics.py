@@ -1,8 +1,8 @@
 """A counting hook for the packaging tests: who entered ``main()``, who built a window.
 
 With ``PROCSCOPE_COUNT_FILE`` set, each event appends ``<event> <pid> <unix time>`` to that
-file. A frozen app without ``freeze_support()`` re-enters ``main()`` in every spawned child
-(DESIGN §6); only counting entries and windows reveals it, so the tests count.
+file. A frozen app without ``freeze_support()`` re-enters ``main()`` in every spawned child;
+only counting entries and windows reveals it, so the tests count.
 """
 
 from __future__ import annotations

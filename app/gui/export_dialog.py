@@ -1,4 +1,6 @@
-"""The Export dialog (Ctrl+E): what to export, how, and where (DESIGN §5).
+"""The Export dialog (Ctrl+E): what to export, how, and where.
+
+Plots as PNG or SVG, the window as PNG, the data as CSV or a trace.
 
 The window gives it its plots by name (``{name: PlotWidget}``), itself (for
 "Whole window") and the run's ``Trace`` (for CSV, trace and Chrome trace; those

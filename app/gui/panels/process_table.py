@@ -2,7 +2,7 @@
 
 Columns: name, pid, ppid, role, state (now, or at the cursor), start latency,
 exit code, how it ended, CPU % and memory (the latest psutil sample at or
-before the cursor). The state cell wears the state's colour (DESIGN §3).
+before the cursor). The state cell wears the state's colour (the same colours as the lanes).
 
 Rows are updated in place (keyed by the process's lane index), with sorting
 switched off while they change and back on after, so a live refresh keeps the
