@@ -65,7 +65,7 @@ from app.gui.trace_opener import TraceOpener
 from app.gui.view import FrameSchedule, refresh_views
 from app.gui.window_layout import details_width, first_geometry, fits, left_panel_width
 
-FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
+FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (the latency target)
 OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh at ~4 Hz, in turn (view.py)
 STATUS_MS = 250  # the status bar's elapsed time and process count
 # Closable: a panel collapses (its View menu action brings it back) rather than squeeze the plots.
