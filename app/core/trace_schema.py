@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import zipfile
 import zlib
 
@@ -151,26 +150,44 @@ def _read_json(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         raise TraceFormatError(path, name, expected, shown(str(exc), 120)) from None
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _OPEN = np.zeros(256, dtype=np.int8)
 _OPEN[[ord("["), ord("{")]] = 1
 _OPEN[[ord("]"), ord("}")]] = -1
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_DEPTH_CHUNK = 2**20  # bytes scanned at a time: a few MB of numpy temporaries, whatever the file's size
 
 
 def json_depth(raw: bytes) -> int:
-    """The deepest bracket nesting of JSON text, brackets inside strings not counted; no recursion."""
+    """The deepest bracket nesting of JSON text, brackets inside strings not counted; no recursion.
+
+    Scanned with numpy, a chunk at a time (a 40 MB member in ~0.1 s): a quote opens or closes a string
+    unless an odd run of backslashes escapes it; a bracket counts only outside strings."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return 0  # cannot be too deep: skip the scan (every real meta and format member)
-    depth, deepest = 0, 0
-    for start in range(0, len(raw), _READ_CHUNK):
-        # A string cut at a chunk border would count its brackets: harmless for real files (their
-        # strings hold few brackets), and a hostile one is at worst refused, never decoded too deep.
-        stripped = _STRING.sub(b'""', raw[start: start + _READ_CHUNK])
-        steps = _OPEN[np.frombuffer(stripped, dtype=np.uint8)].astype(np.int32)
-        running = np.cumsum(steps) + depth
-        if len(running):
-            deepest = max(deepest, int(running.max()))
-            depth = int(running[-1])
+    depth = deepest = 0
+    in_string = 0  # at the chunk's start
+    carry = 0  # backslashes that end the previous chunk
+    for start in range(0, len(raw), _DEPTH_CHUNK):
+        piece = raw[start: start + _DEPTH_CHUNK]
+        chars = np.frombuffer(piece, dtype=np.uint8)
+        quotes = np.flatnonzero(chars == _QUOTE)
+        if carry or b'\\"' in piece:  # some quote may be escaped: measure the backslash run before each
+            positions = np.arange(len(chars), dtype=np.int32)
+            last_plain = np.maximum.accumulate(np.where(chars == _BACKSLASH, -1, positions))
+            before = quotes - 1
+            anchor = last_plain[np.maximum(before, 0)]
+            run = np.where(before >= 0, before - anchor, 0)
+            run += np.where((before < 0) | (anchor < 0), carry, 0)  # the run reaches back into the last chunk
+            quotes = quotes[run % 2 == 0]
+        toggles = np.zeros(len(chars), dtype=np.uint8)
+        toggles[quotes] = 1
+        inside = np.bitwise_xor.accumulate(toggles) ^ in_string
+        steps = np.where(inside == 0, _OPEN[chars], 0)
+        running = np.cumsum(steps, dtype=np.int32) + depth
+        deepest = max(deepest, int(running.max()))
+        depth, in_string = int(running[-1]), int(inside[-1])
+        tail = len(piece) - len(piece.rstrip(b"\\"))  # backslashes that end this chunk
+        carry = carry + tail if tail == len(piece) else tail
     return deepest
 
 

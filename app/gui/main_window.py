@@ -459,8 +459,10 @@ class MainWindow(QMainWindow):
         self.trace = trace
         self.summary = summary
         for view in self.views:
-            view.set_trace(trace)
-        self.result.set_summary(summary)
+            if view is self.result:
+                view.set_trace(trace, summary)
+            else:
+                view.set_trace(trace)
         self.replay.set_trace(trace, live=live)
         self.activity.follow_live(True)
 
