@@ -59,13 +59,24 @@ def process_brush(index: int):
     return QBrush(QColor(process_color(index)))
 
 
+PATTERN_TILE = 8  # pixels: the tile of Qt's pattern styles
+
+
 @functools.cache
 def state_pattern_brush(code: int):
-    """The brush of state ``code``'s hatching (drawn over its fill), or None."""
+    """The brush of state ``code``'s hatching (drawn over its fill), or None: a texture made of Qt's
+    pattern style. A texture, not the pattern style itself: an SVG writes a pattern style as a masked
+    pattern that Qt's own SVG renderer draws with the rest of the picture misplaced; a texture it draws
+    right. Like any texture it follows the painter's transform: draw it in device units."""
     name = state_pattern(code)
     if name is None:
         return None
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QBrush, QColor
+    from PySide6.QtGui import QBrush, QColor, QImage, QPainter
 
-    return QBrush(QColor(PATTERN_COLOR), getattr(Qt.BrushStyle, name))
+    tile = QImage(PATTERN_TILE, PATTERN_TILE, QImage.Format.Format_ARGB32_Premultiplied)
+    tile.fill(0)
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, PATTERN_TILE, PATTERN_TILE, QBrush(QColor(PATTERN_COLOR), getattr(Qt.BrushStyle, name)))
+    painter.end()
+    return QBrush(tile)

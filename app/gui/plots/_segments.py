@@ -17,7 +17,7 @@ item keeps each lane's interval array (a view, never copied) and at paint time:
 
 Hue alone does not survive a projector or a greyscale print, so some states also
 carry a pattern (``colors.state_pattern``: hatching drawn over the fill, one more
-``drawRects`` per such state with a ``Qt.BrushStyle`` pattern brush) and the
+``drawRects`` per such state, in device units, with a brush made of a ``Qt.BrushStyle``) and the
 near-white idle state an outline (``colors.state_outline``). The level of detail
 draws them over its image from the runs of equal columns of those states only.
 
@@ -234,7 +234,20 @@ class SegmentsItem(pg.GraphicsObject):
         if pattern is not None:
             p.setPen(QtCore.Qt.PenStyle.NoPen)
             p.setBrush(pattern)
-            p.drawRects(*rects.drawargs())
+            t = p.transform()
+            if t.m12() == 0 and t.m21() == 0 and not t.isIdentity():
+                # in device units: a texture follows the painter's transform, and here 8 of our units are
+                # 8 seconds (the view's scale): the tile would be far wider than the plot
+                memory[:, 0] = memory[:, 0] * t.m11() + t.dx()
+                memory[:, 2] = memory[:, 2] * t.m11()
+                memory[:, 1] = memory[:, 1] * t.m22() + t.dy()
+                memory[:, 3] = memory[:, 3] * t.m22()
+                p.save()
+                p.resetTransform()
+                p.drawRects(*rects.drawargs())
+                p.restore()
+            else:
+                p.drawRects(*rects.drawargs())
         p.setPen(QtCore.Qt.PenStyle.NoPen)
         return n
 
