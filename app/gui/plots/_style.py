@@ -302,7 +302,7 @@ def share_left_axis(plots, minimum: float = 0.0) -> float:
         axis = plot.getPlotItem().getAxis("left")
         axis.setWidth(None)  # what this axis needs by itself: its ticks and label
         axis._updateWidth()
-        width = max(width, axis.width(), axis.minimumWidth())
+        width = max(width, axis.minimumWidth())  # set by _updateWidth now (its geometry comes later)
     for plot in plots:
         plot.getPlotItem().getAxis("left").setWidth(math.ceil(width))
     return math.ceil(width)
