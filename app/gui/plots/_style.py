@@ -166,7 +166,8 @@ def capped_entries(entries: list[tuple], more, limit: int = LEGEND_MAX) -> list[
 def place_legend_below(plot_item, legend: pg.LegendItem) -> None:
     """The legend under the time axis, centred, in the plot's own layout: it never covers the data."""
     legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
-    plot_item.layout.addItem(legend, 4, 1)
+    # under the value axis too: the widget's whole width (room for more columns, fewer rows)
+    plot_item.layout.addItem(legend, 4, 0, 1, 2)
     plot_item.layout.setAlignment(legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
 
 
@@ -234,12 +235,10 @@ def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1, m
 
 
 def legend_room(widget: pg.PlotWidget) -> float:
-    """How wide a legend under the data may be: the widget's width less the left axis (and a margin).
-    Not the view box's width: a legend too wide for it has already widened the layout beyond the widget."""
-    item = widget.getPlotItem()
-    axis = item.getAxis("left")
-    left = axis.width() if axis.isVisible() else 0.0
-    return max(widget.width() - left - LEGEND_MARGIN_PX, 0.0)
+    """How wide a legend under the plot may be (``place_legend_below``: under the left axis and the data):
+    the widget's width less a margin. Not the view box's width: a legend too wide for it has already
+    widened the layout beyond the widget."""
+    return max(widget.width() - LEGEND_MARGIN_PX, 0.0)
 
 
 def is_font_change(event) -> bool:

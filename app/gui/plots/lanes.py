@@ -36,6 +36,7 @@ from app.gui.plots._style import (
     legend_grid,
     legend_room,
     make_legend,
+    place_legend_below,
     plot_alive,
     style_plot,
 )
@@ -140,9 +141,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             swatch = Swatch("#000000", marker="x") if name == "crashed" else Swatch(
                 state_color(code), pattern=state_pattern_brush(code), outline=state_outline(code))
             self.legend.addItem(swatch, name)
-        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
-        item.layout.addItem(self.legend, 4, 1)
-        item.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        place_legend_below(item, self.legend)
 
         view.sigXRangeChanged.connect(self._on_x_range)
         view.sigResized.connect(self._fit_lane_labels)
