@@ -55,6 +55,7 @@ from app.gui.panels.lesson_text import LessonText
 from app.gui.panels.process_table import ProcessTable
 from app.gui.panels.result_view import ResultView
 from app.gui.panels.run_outcome import outcome, outcome_color, outcome_text
+from app.gui.plots._style import share_left_axis
 from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
@@ -105,9 +106,8 @@ class MainWindow(QMainWindow):
         self.resources = ResourcePlot()
         self.values_plot.setXLink(self.activity)
         self.resources.setXLink(self.activity)
-        for plot in (self.activity, self.values_plot, self.resources):
-            # One width for every left axis, so the linked time axes line up on screen too.
-            plot.getPlotItem().getAxis("left").setWidth(LEFT_AXIS_PX)
+        # One width for every left axis, so the linked time axes line up on screen too.
+        share_left_axis((self.activity, self.values_plot, self.resources), LEFT_AXIS_PX)
         self.table = ProcessTable()
         self.console = ConsoleView()
         self.result = ResultView(self.language)
@@ -322,9 +322,8 @@ class MainWindow(QMainWindow):
         metrics = QFontMetrics(QApplication.font())
         self.left_panel.setFixedWidth(left_panel_width(metrics))
         # One width for every left axis, so the linked time axes line up; it grows with the text size.
-        axis = max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8)
-        for plot in (self.activity, self.values_plot, self.resources):
-            plot.getPlotItem().getAxis("left").setWidth(axis)
+        axis = share_left_axis((self.activity, self.values_plot, self.resources),
+                               max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8))
         self.centre.setMinimumWidth(axis + PLOT_DATA_MIN_PX)
         self._fit_lesson_list()
         mono = scaled(monospace_font(), factor)
