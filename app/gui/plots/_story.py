@@ -27,6 +27,7 @@ from app.gui.plots._decimate import decimate, visible_steps
 STORY_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_COLOR = "#555555"
 REFERENCE_ROOM = 0.12  # above the highest reference line, as a share of the span: its label's room
+MAX_LABEL_ROOM = 0.45  # at most this share of the plot's height is kept free for the labels above the lines
 STORY_EVERY_S = 0.25  # a live run's story is computed again at most this often
 DOT_SIZE = 9
 LINE_MARKERS = 60  # a line series marks its points while no more than this many are visible
@@ -166,7 +167,7 @@ class StoryLayer:
 
     # --- drawing a frame -----------------------------------------------------------------------
     def draw(self, x0: float, x1: float, points: int, clip_s: float | None = None,
-             now_s: float | None = None) -> tuple[float | None, float | None]:
+             now_s: float | None = None, height_px: float = 0.0) -> tuple[float | None, float | None]:
         """The visible part of every series in [x0, x1]; the lowest and highest value shown (with 0 and the
         reference lines: a count is read from 0, a limit must be in view).
 
@@ -210,7 +211,17 @@ class StoryLayer:
             return None, None
         high = max(high, 1.0)
         if refs:  # a reference line's label sits above it: room for it under the top of the plot
-            high = max(high, max(refs) + REFERENCE_ROOM * (max(refs) - low))
+            top = max(refs)
+            label_px = max((line.label.boundingRect().height() for line in self.lines), default=0.0)
+            needed = label_px / height_px if height_px > 0 else 0.0
+            above = needed <= MAX_LABEL_ROOM  # a very short plot: the labels go under their lines instead
+            for line in self.lines:
+                anchor = (1, 1) if above else (1, 0)
+                if line.label.anchors[0] != anchor:
+                    line.label.anchors = [anchor, anchor]
+                    line.label.updatePosition()
+            share = max(REFERENCE_ROOM, needed) if above else REFERENCE_ROOM
+            high = max(high, (top - share * low) / (1.0 - share))  # the label's height above the top line
         return low, high
 
     def _index(self, series: st.Series) -> int:

@@ -233,6 +233,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         super().resizeEvent(event)
         if plot_alive(self):
             self._fit_legend()  # here too: a legend too wide for a narrower widget keeps the view box's width
+            self._fit_title()
 
     def _fit_legend(self, *_args) -> None:
         """The states' legend in as many rows as the plot's width needs: every state always shown, never
@@ -447,6 +448,23 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if title != self._title:
             self._title = title
             self.getPlotItem().setTitle(title, color=DEADLOCK_RED, bold=True)
+            self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title wraps at word boundaries to the data's width: pyqtgraph would make the plot as wide as
+        the title's one line, pushing the end of the run out of the widget (a narrow or scaled window)."""
+        label = self.getPlotItem().titleLabel
+        if not self._title or not label.isVisible():
+            return
+        axis = self.getPlotItem().getAxis("left")
+        room = max(120.0, self.viewport().width() - axis.width() - 16)
+        label.item.setTextWidth(room)
+        height = label.itemRect().height()
+        label.setMinimumWidth(0)
+        label.setMinimumHeight(height)
+        label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, height)  # pyqtgraph's own hint: its text's width
+        label._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (0, height)
+        label.updateGeometry()
 
     def _update_task_labels(self) -> None:
         """Label pool tasks on their segments when few enough are visible and wide enough."""

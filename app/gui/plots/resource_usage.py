@@ -202,7 +202,9 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._markers.set_points(xs, ys, who, process_brush)
         self._lines.changed()
         shown = np.concatenate(dots_y) if dots_y else np.empty(0)
-        if not len(shown):
+        if not len(shown) and self._metric == "cpu":  # no sample in view (a short run): still a CPU axis
+            self._fit.fit(*CPU_SPAN)
+        elif not len(shown):
             self._fit.fit(None, None)
         elif self._metric == "cpu":
             self._fit.fit(min(CPU_SPAN[0], float(shown.min())), max(CPU_SPAN[1], float(shown.max())))

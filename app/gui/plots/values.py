@@ -411,7 +411,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
                 clip = trace.seconds(self._cursor_ns)
             elif trace.meta.get("status") in _LIVE_STATUSES and "end_ns" not in trace.meta:
                 now = trace.seconds(perf_counter_ns())  # the workers' clock: a count holds until now
-        low, high = self.story_layer.draw(x0, x1, curve_points(view.width()), clip, now)
+        low, high = self.story_layer.draw(x0, x1, curve_points(view.width()), clip, now, view.height())
         self._fit.fit(low, high)
 
     def _story_legend(self) -> None:
