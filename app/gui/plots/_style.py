@@ -92,6 +92,17 @@ class LayoutLegend(pg.LegendItem):
     only tells the layout that its size changed, and the layout places it.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layout.setContentsMargins(4, 1, 4, 1)  # a projector's plot is short: its legend stays compact
+
+    def addItem(self, item, name) -> None:  # noqa: N802 - pyqtgraph's name
+        super().addItem(item, name)
+        _sample, label = self.items[-1]
+        label.item.document().setDocumentMargin(1)  # Qt's 4 px above and below every line: a row is 6 px lower
+        label.updateMin()
+        self.updateSize()
+
     def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
         self.layout.invalidate()
         self.updateGeometry()
