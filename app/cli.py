@@ -2,7 +2,9 @@
 
 Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
 what is allowed; nothing written, nothing started) · 3 the run failed, crashed
-or timed out, or its picture could not be drawn (everything it started is gone).
+or timed out, or an output could not be written or drawn (one line naming it and
+the OS error; no output file kept) or SIGTERM stopped it (everything it started
+is gone, nothing written).
 
 Qt is loaded only for ``run --png``: every other command runs where PySide6 is
 not even installed.
@@ -41,9 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_run.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
     p_run.add_argument("--json", dest="json_out", metavar="FILE|-", help="the run's summary as JSON (- prints it)")
-    p_run.add_argument("--trace", metavar="FILE", help="the recorded run, to replay in the window")
-    p_run.add_argument("--csv", metavar="FILE", help="every event as a CSV row")
-    p_run.add_argument("--chrome-trace", metavar="FILE", help="the run for Perfetto / chrome://tracing")
+    p_run.add_argument("--trace", metavar="FILE|-", help="the recorded run, to replay in the window")
+    p_run.add_argument("--csv", metavar="FILE|-", help="every event as a CSV row")
+    p_run.add_argument("--chrome-trace", metavar="FILE|-", help="the run for Perfetto / chrome://tracing")
     p_run.add_argument("--png", metavar="FILE",
                        help="the activity lanes and shared values of the finished run as one PNG image")
     p_run.add_argument("--timeout", metavar="S", help="stop the run after S seconds (exit code 3)")
@@ -54,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_code.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
     p_code.add_argument("--output", "-o", metavar="FILE", help="write the script to FILE instead of printing it")
+    p_run.epilog = ("Outputs: a link is followed, a FIFO or device is written to, - is the standard output (one "
+                     "output at most); files are written all or none.")
     return parser
 
 

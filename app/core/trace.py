@@ -35,6 +35,7 @@ JSON_BATCH = 4096  # text events encoded at a time
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
+_PROCESS_TEXT_KINDS = (ev.META, ev.HELLO, ev.ERROR)
 
 
 @dataclass
@@ -148,9 +149,9 @@ class Trace:
         def get(index: int) -> ProcessInfo:
             return procs.setdefault(index, ProcessInfo(index))
 
-        for t_ns, index, kind, payload in sorted(self.texts, key=lambda t: t[0]):
-            if index == ev.PARENT_INDEX:
-                continue
+        # Only these kinds say who a process is: a long run's prints (hundreds of thousands) are not sorted
+        folded = (t for t in self.texts if t[2] in _PROCESS_TEXT_KINDS and t[1] != ev.PARENT_INDEX)
+        for t_ns, index, kind, payload in sorted(folded, key=lambda t: t[0]):
             if kind == ev.META:
                 info = get(index)
                 for key in ("name", "role", "requested_ns", "pid"):
@@ -241,10 +242,13 @@ class Trace:
         names = {i: p.name for i, p in self.processes().items()}
         records = self.records
         order = np.argsort(records[:, 0], kind="stable")
-        texts = sorted(self.texts, key=lambda t: t[0])
-        text_times = np.fromiter((t[0] for t in texts), dtype=np.int64, count=len(texts))
+        all_texts = self.texts
+        text_times = np.fromiter((t[0] for t in all_texts), dtype=np.int64, count=len(all_texts))
+        text_order = np.argsort(text_times, kind="stable")
+        texts = _Reordered(all_texts, text_order)
         # where each text goes: after every record with a time at or before its own
-        text_at = np.searchsorted(records[order, 0], text_times, side="right").tolist() if texts else []
+        text_at = np.searchsorted(records[order, 0], text_times[text_order], side="right")
+        del text_times
 
         def name(index: int) -> str:
             return names.get(index, "parent" if index < 0 else "")
@@ -274,6 +278,19 @@ class Trace:
                                      ev.KIND_NAMES.get(kind, str(kind)), what, value, detail, ""])
             rows, done = text_rows(len(order), done)
             writer.writerows(rows)
+
+
+class _Reordered:
+    """``items`` in the order of ``order`` (numpy indexes), without a reordered copy of the list."""
+
+    def __init__(self, items: list, order: np.ndarray):
+        self._items, self._order = items, order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, position: int):
+        return self._items[self._order[position]]
 
 
 def _outputs(outputs: Outputs | None):
