@@ -443,10 +443,13 @@ def value_series(records: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray
     copies (a long run's summary asks for hundreds of thousands of writes)."""
     kinds = records[:, 2]
     # the slot's writes only (a slot number alone also matches every other record whose ``a`` is that number)
-    rows = records[((kinds == ev.VALUE) | (kinds == ev.VALUE_F)) & (records[:, 3] == slot)]
-    rows = rows[np.argsort(rows[:, 0], kind="stable")]
-    values = rows[:, 4].astype(np.float64)
-    floats = rows[:, 2] == ev.VALUE_F
+    at = np.flatnonzero(((kinds == ev.VALUE) | (kinds == ev.VALUE_F)) & (records[:, 3] == slot))
+    times = records[at, 0]
+    order = np.argsort(times, kind="stable")
+    at, times = at[order], times[order]  # one column at a time: never a copy of the writes' whole rows
+    raw = records[at, 4]
+    values = raw.astype(np.float64)
+    floats = records[at, 2] == ev.VALUE_F
     if floats.any():
-        values[floats] = rows[floats, 4].view(np.float64)
-    return rows[:, 0].copy(), values, rows[:, 1].copy()
+        values[floats] = raw[floats].view(np.float64)
+    return times, values, records[at, 1]
