@@ -5,11 +5,12 @@ Pure functions, no dialogs. Every one of them
 - checks the target first (``check_writable``): a missing folder, a folder
   that is not writable, a path that is a folder or lies under a regular file
   is refused before any work, with a message naming the path and the reason;
-- never leaves a half-written or temporary file: images are drawn in memory,
-  written to a temporary file in the target's folder and renamed over the
-  target (``os.replace``); the core writers (CSV, trace, Chrome trace) are
-  atomic the same way. A failure removes the temporary file and leaves an
-  existing target unchanged;
+- never leaves a half-written or temporary file and never destroys what the
+  path points to: images are drawn in memory and, like the core writers (CSV,
+  trace, Chrome trace), written through ``app.core.atomic`` (a temporary file
+  in the target's folder renamed over a regular file or a new path, a link
+  followed, a FIFO or device streamed to). A failure removes the temporary
+  file and leaves an existing target unchanged;
 - raises ``ExportError`` for every failure (with ``path`` and ``reason``), so
   a caller needs one ``except``.
 
