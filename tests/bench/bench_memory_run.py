@@ -1,10 +1,10 @@
-"""Memory of a long headless run: the parent's peak resident size for a 2.5M-event counter run and its exports.
+"""Memory of a long headless run: the command line's peak resident size for a 2.5M-event counter run and
+its exports.
 
-``procscope run counter --set workers=64 --set increments=10000 --set hold_s=0 --set lock=none --trace T --json J
---csv C`` (about 2.57M events, a 18 MB trace file and a 130 MB CSV) runs as a subprocess; the figure is its
-peak resident set (``ru_maxrss`` of the waited child: the CLI's own process, not its workers, which are its
-children and are counted separately by the kernel only once they are waited for by it). Baseline: the
-records' own bytes (events × 5 × 8).
+``procscope run counter --set workers=64 --set increments=10000 --set hold_s=0 --set lock=none --trace T
+--json J --csv C`` (about 2.57M events, an 18 MB trace file, a 130 MB CSV) runs in a fresh Python process,
+which prints its own peak resident set (``ru_maxrss`` of RUSAGE_SELF: the command line's process alone, not
+its workers) once the command has returned. Baseline: the records' own bytes (events × 5 × 8).
 """
 
 from __future__ import annotations
