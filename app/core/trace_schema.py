@@ -25,7 +25,11 @@ import numpy as np
 from app.core import events as ev
 
 MAX_RECORDS = 20_000_000  # ~800 MB of records: ample for a classroom run (a 64-worker counter makes 2.6M)
-MAX_TEXTS_BYTES = 8 * 2**20  # prints, results, errors, hellos: a real run writes kilobytes; 8 MB loads in ~3 s
+# Prints, results, errors, hellos: a run's texts grow with its events (the counter's results list every read and
+# write: 37 MB for its largest run, 14 bytes per record), so their limit follows the records': any file the app
+# writes, it opens (320 MB for the default record limit), and a small zip that inflates to more is still refused.
+TEXTS_BYTES_PER_RECORD = 16
+MIN_TEXTS_BYTES = 2**20
 MAX_META_BYTES = 2**20
 MAX_FORMAT_BYTES = 4096
 MAX_JSON_DEPTH = 64  # a real trace nests 4 deep; the decoder recurses once per level
@@ -107,6 +111,11 @@ def read_trace_file(path: str, max_records: int | None = None, progress=None) ->
     return meta, texts, records
 
 
+def texts_limit(max_records: int = MAX_RECORDS) -> int:
+    """The largest ``texts.json`` accepted alongside at most ``max_records`` records (bytes)."""
+    return max(MIN_TEXTS_BYTES, TEXTS_BYTES_PER_RECORD * max_records)
+
+
 def _check_members(path: str, zf: zipfile.ZipFile, max_records: int) -> dict[str, zipfile.ZipInfo]:
     infos = {}
     for name in MEMBERS:
@@ -114,7 +123,7 @@ def _check_members(path: str, zf: zipfile.ZipFile, max_records: int) -> dict[str
             infos[name] = zf.getinfo(name)
         except KeyError:
             raise TraceFormatError(path, name, ("a member of the archive", "压缩包中的一个成员"), "missing") from None
-    limits = {"format.json": MAX_FORMAT_BYTES, "meta.json": MAX_META_BYTES, "texts.json": MAX_TEXTS_BYTES,
+    limits = {"format.json": MAX_FORMAT_BYTES, "meta.json": MAX_META_BYTES, "texts.json": texts_limit(max_records),
               "records.npy": MAX_NPY_HEADER + max_records * ev.RECORD_FIELDS * 8}
     for name, info in infos.items():
         if info.flag_bits & 0x1:
