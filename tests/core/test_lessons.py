@@ -65,6 +65,36 @@ def test_shared_array_byte_typecode_wraps_at_127():
     assert result["lost_updates"] == 0
 
 
+# Every typecode the form offers, the tutorial's twelve and the two it left out ('q', 'Q').
+ALL_TYPECODES = ("c", "u", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("typecode", ALL_TYPECODES)
+def test_shared_array_every_typecode_runs(typecode, method):
+    from app.core.lessons import get_lesson
+
+    spec = next(s for s in get_lesson("shared_array").specs if s.name == "typecode")
+    assert set(spec.choices) == set(ALL_TYPECODES)
+    result = run_lesson("shared_array", method, workers=2, size=2, typecode=typecode, lock="get_lock")["result"]
+    final = 201 - 256 if typecode == "b" else 201  # 1 + 2 × 100 fits everywhere but in a signed byte
+    assert result["expected_unbounded"] == 201
+    assert result["expected"] == result["actual"] == final
+    assert result["overflowed"] is (typecode == "b")
+    assert result["lost_updates"] == 0
+    assert result["array"] == [final, 2]
+    assert "no update is lost" in result["explanation"]["en"]
+
+
+def test_shared_array_text_names_the_typecodes_the_tutorial_left_out():
+    root = Path(__file__).resolve().parents[2] / "resources" / "lessons"
+    en = (root / "shared_array.en.md").read_text(encoding="utf-8")
+    zh = (root / "shared_array.zh.md").read_text(encoding="utf-8")
+    for text in (en, zh):
+        assert "`'q'`" in text and "`'Q'`" in text and "c_longlong" in text and "c_ulonglong" in text
+    assert "left out" in en and "教程没有列出" in zh
+
+
 def test_shared_array_without_lock_loses_updates_when_reads_overlap():
     result = run_lesson("shared_array", "fork", workers=3, hold_s=0.5)["result"]
     assert result["lost_updates"] >= 1

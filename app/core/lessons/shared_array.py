@@ -15,14 +15,21 @@ from app.core.params import ParamSpec, workers
 
 TYPECODES = {
     "c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
-    "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "f": "c_float", "d": "c_double",
+    "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong",
+    # 'q' and 'Q' (long long, since Python 3.3) are missing from the tutorial's table.
+    "q": "c_longlong", "Q": "c_ulonglong",
+    "f": "c_float", "d": "c_double",
 }
 
 
 def to_number(typecode: str, item):
-    """An element as a plain number (chars by code point)."""
+    """An element as a plain number (chars by code point).
+
+    A 'c' element read alone (``temp[0]``) is a one-byte ``bytes``; a slice (``temp[:]``) is
+    ``bytes``, whose items are already ints.
+    """
     if typecode == "c":
-        return item[0]
+        return item if isinstance(item, int) else item[0]
     if typecode == "u":
         return ord(item)
     return item
@@ -69,8 +76,10 @@ class SharedArray(Lesson):
     specs = (
         workers(10),
         ParamSpec("typecode", "choice", "i", "Typecode", "类型码", choices=tuple(TYPECODES),
-                  help_en="'i' is ctypes.c_int; 'b' is a signed byte that wraps at 127.",
-                  help_zh="'i' 即 ctypes.c_int；'b' 是有符号字节，超过 127 会回绕。"),
+                  help_en="'i' is ctypes.c_int; 'b' is a signed byte that wraps at 127; "
+                          "'q'/'Q' (long long) are not in the tutorial's table.",
+                  help_zh="'i' 即 ctypes.c_int；'b' 是有符号字节，超过 127 会回绕；"
+                          "'q'/'Q'（long long）教程的表里没有。"),
         ParamSpec("size", "int", 4, "Array size", "数组大小", 1, 1000),
         ParamSpec("initial", "int", 1, "Initial element 0", "第 0 个元素初值", -1000000, 1000000,
                   help_en="The array starts as initial, initial+1, …", help_zh="数组初值为 initial, initial+1, …"),
