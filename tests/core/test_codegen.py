@@ -317,6 +317,19 @@ def test_counter_without_lock_loses_updates(tmp_path):
     assert result["lost_updates"] > 0 and result["actual"] != result["expected"]
 
 
+def test_counter_script_holds_where_the_lesson_does():
+    between = code_of("counter", lock="none")
+    after = code_of("counter", lock="none", hold_at="after")
+    assert between.index("value = lis[0]") < between.index("time.sleep(HOLD_S)") < between.index("lis[0] = value")
+    assert after.index("value = lis[0]") < after.index("lis[0] = value") < after.index("time.sleep(HOLD_S)")
+    assert "between reading and writing" not in after
+
+
+def test_counter_hold_after_loses_nothing_without_lock(tmp_path):
+    result = run_lesson_script(tmp_path, "counter", sharing="array", lock="none", hold_at="after", hold_s=0.2)
+    assert result["hold_at"] == "after" and result["lost_updates"] == 0
+
+
 @pytest.mark.parametrize("mode", ["apply", "apply_async", "map", "imap_unordered"])
 def test_pool_close_join_does_every_task(tmp_path, mode):
     result = run_lesson_script(tmp_path, "pool", mode=mode)

@@ -178,6 +178,30 @@ def test_counter_queue_message_passing_loses_nothing_even_without_lock(lock):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_counter_hold_after_the_write_is_the_tutorials_order_and_rarely_loses(method):
+    # The tutorial's job: lis[0] = lis[0] - 1; time.sleep(1); print(...): the hold comes after the write.
+    result = run_lesson("counter", method, workers=2, lock="none", hold_at="after", hold_s=0.3)["result"]
+    assert result["hold_at"] == "after"
+    assert result["lost_updates"] == 0 and result["actual"] == 8
+    assert "after" in result["explanation"]["en"] and "之后" in result["explanation"]["zh"]
+
+
+def test_counter_text_says_where_the_tutorial_holds():
+    root = Path(__file__).resolve().parents[2] / "resources" / "lessons"
+    en = (root / "counter.en.md").read_text(encoding="utf-8")
+    zh = (root / "counter.zh.md").read_text(encoding="utf-8")
+    assert "`hold_at`" in en and "*after* the write" in en
+    assert "`hold_at`" in zh and "在写*之后*" in zh
+
+
+def test_counter_hold_between_is_the_default_and_says_so():
+    result = run_lesson("counter", "fork", workers=2, lock="none", hold_s=0.3)["result"]
+    assert result["hold_at"] == "between"
+    assert result["lost_updates"] == 1
+    assert "between" in result["explanation"]["en"] and "之间" in result["explanation"]["zh"]
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_counter_global_leaves_the_parent_at_its_start_value(method):
     result = run_lesson("counter", method, workers=2, sharing="global", lock="none", hold_s=0.0,
                         start_value=5)["result"]
