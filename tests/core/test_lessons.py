@@ -248,12 +248,22 @@ def test_pool_maxtasksperchild_replaces_workers():
     assert len(_workers(summary, "pool")) >= 4
 
 
-def test_pool_terminate_cancels_what_has_not_run():
-    result = run_lesson("pool", "fork", pool_size=2, tasks=10, task_s=0.5, finish="terminate",
+@pytest.mark.parametrize("method", METHODS)
+def test_pool_terminate_tells_finished_killed_and_never_started_apart(method):
+    # 2 workers, 0.5 s tasks, terminate() at 0.7 s: some finished, two were running (killed), the rest never ran.
+    result = run_lesson("pool", method, pool_size=2, tasks=6, task_s=0.5, finish="terminate",
                         terminate_after_s=0.7)["result"]
-    assert 0 < result["done"] < 10
-    assert result["cancelled"] == 10 - result["done"]
-    assert {t["status"] for t in result["tasks"]} == {"done", "cancelled"}
+    by_status = {s: [t for t in result["tasks"] if t["status"] == s] for s in ("done", "killed", "not_started")}
+    assert sum(len(v) for v in by_status.values()) == 6
+    assert result["done"] == len(by_status["done"])
+    assert result["killed"] == len(by_status["killed"]) and 1 <= result["killed"] <= 2
+    assert result["not_started"] == len(by_status["not_started"]) >= 2
+    assert all(t["start_s"] is not None and t["end_s"] is None for t in by_status["killed"])
+    assert all(t["start_s"] is None for t in by_status["not_started"])
+    en, zh = result["explanation"]["en"], result["explanation"]["zh"]
+    assert f"{result['killed']} task(s) were running and were killed" in en
+    assert f"{result['not_started']} task(s) never started" in en
+    assert "被杀死" in zh and "从未开始" in zh
 
 
 def test_basics_run_from_a_script_shows_mp_main_as_in_the_tutorial(tmp_path):
