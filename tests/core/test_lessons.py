@@ -266,8 +266,19 @@ def test_pool_terminate_tells_finished_killed_and_never_started_apart(method):
     assert "被杀死" in zh and "从未开始" in zh
 
 
-def test_basics_run_from_a_script_shows_mp_main_as_in_the_tutorial(tmp_path):
-    """Under spawn a child re-imports the parent's main *script* as __mp_main__ (the tutorial's output)."""
+# What each child's __main__ is, by start method, when the app was started from a script file (as the
+# installed `procscope` command is) or as a module (`python -m app`).
+MAIN_FROM_SCRIPT = {"spawn": "__mp_main__", "fork": "__main__", "forkserver": "__mp_main__"}
+MAIN_FROM_MODULE = {"spawn": "__main__", "fork": "__main__", "forkserver": "__main__"}
+# Words the explanation must (and must not) use for each start method.
+BASICS_SAYS = {"spawn": ("fresh Python", "copy of the parent"),
+               "fork": ("copy of the parent", "fork server"),
+               "forkserver": ("forked from the fork server", "copy of the parent")}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_basics_run_from_a_script_follows_each_childs_main(tmp_path, method):
+    """Started from a script, spawn and forkserver children report __mp_main__ (the tutorial's output)."""
     root = Path(__file__).resolve().parents[2]
     script = tmp_path / "tutorial_basics.py"
     script.write_text(
@@ -276,15 +287,42 @@ def test_basics_run_from_a_script_shows_mp_main_as_in_the_tutorial(tmp_path):
         "from app.core.runner import Runner\n"
         "from app.core.summary import build_summary\n"
         "if __name__ == '__main__':\n"
-        "    summary = build_summary(Runner('basics', {'workers': '2'}, 'spawn').run(timeout=60))\n"
+        f"    summary = build_summary(Runner('basics', {{'workers': '2'}}, {method!r}).run(timeout=60))\n"
         "    print(json.dumps(summary['result']))\n",
         encoding="utf-8",
     )
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["main_modules"] == ["__mp_main__", "__mp_main__"]
-    assert "__mp_main__" in result["explanation"]["en"]
+    assert result["main_modules"] == [MAIN_FROM_SCRIPT[method]] * 2
+    en = result["explanation"]["en"]
+    assert MAIN_FROM_SCRIPT[method] in en and "as a script" in en
+    must, must_not = BASICS_SAYS[method]
+    assert must in en and must_not not in en
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_basics_run_as_a_module_follows_each_childs_main(tmp_path, method):
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "app", "run", "basics", "--start-method", method,
+                           "--set", "workers=2", "--json", "-"], cwd=root, capture_output=True, text=True,
+                          encoding="utf-8", timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["result"]
+    assert result["main_modules"] == [MAIN_FROM_MODULE[method]] * 2
+    en, zh = result["explanation"]["en"], result["explanation"]["zh"]
+    assert "python -m app" in en and "python -m app" in zh
+    must, must_not = BASICS_SAYS[method]
+    assert must in en and must_not not in en
+
+
+def test_basics_text_does_not_claim_the_app_always_shows_its_own_main():
+    root = Path(__file__).resolve().parents[2] / "resources" / "lessons"
+    en = (root / "basics.en.md").read_text(encoding="utf-8")
+    zh = (root / "basics.zh.md").read_text(encoding="utf-8")
+    assert "here children report their own `__main__`" not in en
+    assert "`procscope`" in en and "forkserver" in en and "`__mp_main__`" in en
+    assert "`procscope`" in zh and "forkserver" in zh and "`__mp_main__`" in zh
 
 
 def test_speedup_explains_when_start_up_eats_the_gain():
