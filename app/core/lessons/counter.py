@@ -459,7 +459,7 @@ def _script(lesson, values: dict, start_method: str) -> str:
         final=s["final"], cleanup=s["cleanup"], explain=_script_explain(sharing, lock), sharing=sharing, lock=lock,
         hold_at=hold_at)
     main = main.replace("args=(i, ))", "args=(i,))")
-    imports = ["import json", "import multiprocessing", "import time"]
+    imports = ["import json", "import multiprocessing"] + (["import time"] if holds else [])
     if sharing == "shared_memory":
         imports += ["import struct", "from multiprocessing import shared_memory"]
     return script(

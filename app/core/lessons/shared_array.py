@@ -237,13 +237,17 @@ def _script(lesson, values: dict, start_method: str) -> str:
         '''
         read, write, fill_in, show = "temp[0]", "read + ADD", "INITIAL + k", "temp[0]"
         stored = "[temp[k] for k in range(SIZE)]"
+    # No sleep at all when HOLD_S is 0, as the lesson does: even time.sleep(0) gives the CPU away,
+    # and another process would then read the same value.
+    hold = "time.sleep(HOLD_S)  # another process may read the same value meanwhile" \
+        if seconds(values["hold_s"], values["tempo"]) > 0 else ""
     update = fill(
         '''
         read = {{read}}
-        time.sleep(HOLD_S)  # another process may read the same value meanwhile
+        {{hold}}
         temp[0] = {{write}}  # the tutorial's temp[0] += 100, which is a read and then a write
         print('进程%s ' % i, ' 修改数组第一个元素后----->', {{show}})
-        ''', read=read, write=write, show=show)
+        ''', read=read, write=write, show=show, hold=hold)
     guard = {"none": "", "get_lock": "with temp.get_lock():  # the Array's own lock",
              "lock": "with lock:  # a separate multiprocessing.Lock()"}[lock]
     body = fill(
@@ -316,7 +320,7 @@ def _script(lesson, values: dict, start_method: str) -> str:
     lock_doc = {"none": "No lock, as in the tutorial: raise HOLD_S and updates get lost.",
                 "get_lock": "The Array's own lock (temp.get_lock()) makes read and write one step.",
                 "lock": "A separate Lock makes read and write one step."}[lock]
-    imports = ["import json", "import multiprocessing", "import time"]
+    imports = ["import json", "import multiprocessing"] + (["import time"] if hold else [])
     if typecode not in _CHARS:
         imports.append("import ctypes")
     return script(
