@@ -346,3 +346,58 @@ def test_speedup_default_job_is_many_start_costs_long():
 
     job = next(spec.default for spec in get_lesson("speedup").specs if spec.name == "job_size")
     assert job >= 10_000_000  # ~1 s of pure-Python loop on a 2-core laptop, ~10× its spawn cost
+
+
+# --- join=false: the tutorial's Array, Queue and Lock programs as written (no join()) -----------------------
+
+NO_JOIN = {"shared_array": {"workers": 2, "size": 2}, "queue_relay": {"workers": 2},
+           "counter": {"workers": 2, "hold_s": 0.0}}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("lesson", sorted(NO_JOIN))
+def test_without_join_the_children_crash_under_spawn_and_forkserver(lesson, method):
+    runner_status = "done" if method == "fork" else None
+    from app.core.runner import Runner
+    from app.core.summary import build_summary
+    from tests.helpers import assert_all_gone
+
+    params = {k: str(v) for k, v in {**NO_JOIN[lesson], "join": "false"}.items()}
+    trace = Runner(lesson, params, method, sample_hz=None).run(timeout=60)
+    summary = build_summary(trace)
+    assert_all_gone(p["pid"] for p in summary["processes"])
+    result, en, zh = summary["result"], summary["result"]["explanation"]["en"], summary["result"]["explanation"]["zh"]
+    assert result["joined"] is False
+    assert "join=false" in en and "join=false" in zh and "Windows" in en
+    crashed = result["crashed"]
+    workers = [p for p in summary["processes"] if p["role"] == "worker"]
+    if runner_status == "done":
+        assert summary["status"] == "done" and crashed == []
+        assert all(p["exitcode"] == 0 for p in workers)
+        assert "copy of the parent" in en
+    else:
+        # The children open the semaphores by name after the parent's exit unlinked them. A spawned child
+        # boots far too slowly to win that race; a child of the fork server sometimes wins it.
+        assert [c["index"] for c in crashed] == [p["index"] for p in workers if p["ended"] == "crashed"]
+        assert all(p["ended"] in ("crashed", "done") for p in workers)
+        if method == "spawn":
+            assert crashed, summary["processes"]
+        if not crashed:
+            assert summary["status"] == "done" and "no child crashed" in en
+            return
+        assert summary["status"] == "crashed"
+        for c in crashed:
+            assert c["unlinked"] and "FileNotFoundError" in c["error"]
+            lane = next(p for p in workers if p["index"] == c["index"])
+            assert lane["ended"] == "crashed" and lane["exitcode"] == 1
+            assert any("SemLock._rebuild" in e or "_rebuild" in e for e in lane["errors"])
+        assert "SemLock._rebuild" in en and "SemLock._rebuild" in zh
+        assert f"{len(crashed)} of 2 children crashed" in en
+
+
+@pytest.mark.parametrize("lesson", sorted(NO_JOIN))
+def test_join_is_a_parameter_defaulting_to_true(lesson):
+    from app.core.lessons import get_lesson
+
+    spec = next(s for s in get_lesson(lesson).params if s.name == "join")
+    assert spec.kind == "bool" and spec.default is True

@@ -7,7 +7,8 @@ the lock decides whether the read and the write are one step.
 
 Result keys: ``sharing``, ``lock``, ``hold_at``, ``expected``, ``actual``, ``lost_updates``,
 ``parent_sees``, ``worker_views`` (per worker: ``worker``, ``index`` its lane,
-``views`` each ``[read, wrote]``),
+``views`` each ``[read, wrote]``), ``joined`` (the ``join`` parameter), ``crashed`` (the children
+that crashed: ``index``, ``name``, ``error``, ``unlinked``),
 ``explanation``.
 """
 
@@ -17,7 +18,8 @@ import struct
 from multiprocessing import shared_memory
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, incompatible, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, incompatible, with_status
 from app.core.params import ParamSpec, workers
 
 SHARINGS = ("global", "value", "array", "manager", "queue", "shared_memory")
@@ -82,6 +84,7 @@ class _Shared:
 def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_s: float,
          hold_at: str = "between") -> None:
     """The tutorial's ``func``: read, write and hold (in the order ``hold_at`` says), print ``say hi``."""
+    shared, lock = no_join.opened(shared), no_join.opened(lock)  # join=false: opened here, after the parent left
     shared.open()
     views = []
     try:
@@ -147,6 +150,7 @@ class Counter(Lesson):
                           "the tutorial's own order (its sleep comes after the write).",
                   help_zh="between：读 → 停顿 → 写，让竞争看得见；after：读 → 写 → 停顿，"
                           "即教程自己的顺序（它的 sleep 在写之后）。"),
+        no_join.JOIN,
     )
 
     def check(self, values):
@@ -163,6 +167,7 @@ class Counter(Lesson):
         global counter
         sharing, start = values["sharing"], values["start_value"]
         shm = None
+        before = no_join.snapshot()
         if sharing == "global":
             counter = start  # the parent's copy; spawn children re-import the module and see its default
             shared = _Shared("global")
@@ -186,8 +191,14 @@ class Counter(Lesson):
                 "semaphore": lambda: rc.ctx.Semaphore(1), "get_lock": lambda: shared.obj.get_lock()}
         lock = lock[values["lock"]]() if values["lock"] != "none" else None
         try:
-            args = (shared, lock, values["increments"], values["step"], values["hold_s"], values["hold_at"])
+            args = (*no_join.wrap(values["join"], shared, lock), values["increments"], values["step"],
+                    values["hold_s"], values["hold_at"])
             processes = [rc.start(func, (i, *args)) for i in range(values["workers"])]
+            if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+                no_join.exit_now(before)
+                rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+                rc.result({"joined": False})
+                return
             rc.join(*processes)
             if sharing == "queue":
                 parent_sees = rc.get(shared.obj)
@@ -211,7 +222,7 @@ class Counter(Lesson):
         hold_at = p.get("hold_at", "between")  # a trace from before hold_at held between read and write
         expected = start + n * inc * step
         parent = trace.results(-1)
-        actual = parent[0]["parent_sees"] if parent else None
+        actual = parent[0].get("parent_sees") if parent else None
         lost = None
         if actual is not None:
             lost = round((expected - actual) / step) if step else 0
@@ -221,10 +232,14 @@ class Counter(Lesson):
         en, zh = _explain(sharing, lock, expected, actual, lost, views)
         if sharing not in ("global", "queue"):
             en, zh = f"{en} {_HOLD_NOTE[hold_at][0]}", f"{zh}{_HOLD_NOTE[hold_at][1]}"
+        joined = p.get("join", True) is not False
         writes = len(trace.values(0)[0])
-        partial = (f"{len(views)} of {n} worker(s) finished, {writes} write(s) were recorded; expected {expected} "
-                   "at the end of a full run.",
-                   f"{n} 个进程中有 {len(views)} 个完成，记录到 {writes} 次写入；完整运行结束时应为 {expected}。")
+        if not joined:
+            en, zh = no_join.explain(trace, "the counter", "计数器")
+        partial = (en, zh) if not joined else (
+            f"{len(views)} of {n} worker(s) finished, {writes} write(s) were recorded; expected {expected} "
+            "at the end of a full run.",
+            f"{n} 个进程中有 {len(views)} 个完成，记录到 {writes} 次写入；完整运行结束时应为 {expected}。")
         return {
             "sharing": sharing,
             "lock": lock,
@@ -234,7 +249,11 @@ class Counter(Lesson):
             "lost_updates": lost,
             "parent_sees": actual,
             "worker_views": views,
-            "explanation": with_status(trace, en, zh, partial),
+            "joined": joined,
+            "crashed": no_join.crashes(trace),
+            # join=false: the crashes are this run's point, said rather than apologised for
+            "explanation": explain(en, zh) if not joined and trace.meta.get("status") == "crashed"
+            else with_status(trace, en, zh, partial),
         }
 
     example_result = {"sharing": "value", "lock": "none", "hold_at": "between", "expected": 12, "actual": 9,
@@ -244,6 +263,8 @@ class Counter(Lesson):
         from app.core.lessons.rows import DASH, Row, Table, Text, lost, process_names, seconds
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         out = [
             Row(Text("Sharing", "共享方式"), r["sharing"]),
             Row(Text("Lock", "锁"), r["lock"]),

@@ -2,7 +2,8 @@
 
 Result keys: ``chain`` (in the order the gets happened: ``worker``, ``got``,
 ``put``, ``index``: the getter's lane), ``chain_intact`` (each step got what the previous one put),
-``left_in_queue``, ``explanation``.
+``left_in_queue``, ``joined`` (the ``join`` parameter), ``crashed`` (the children that crashed:
+``index``, ``name``, ``error``, ``unlinked``), ``explanation``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import time
 from multiprocessing import queues
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, with_status
 from app.core.params import ParamSpec, workers
 
 
 def func(probe, i: int, q) -> None:
     """The tutorial's ``func``: take the token, say so, put our own number back."""
+    q = no_join.opened(q)  # join=false: opened here, after the parent left
     probe.block(ev.BLOCKED)
     ret = q.get()
     got_ns = time.perf_counter_ns()
@@ -47,12 +50,20 @@ class QueueRelay(Lesson):
     specs = (
         workers(10),
         ParamSpec("maxsize", "int", 20, "Queue maxsize", "队列容量", 1, 10000),
+        no_join.JOIN,
     )
 
     def run(self, rc, values):
+        before = no_join.snapshot()
         q = queues.Queue(values["maxsize"], ctx=rc.ctx)
         q.put(0)
-        processes = [rc.start(func, (i, q)) for i in range(values["workers"])]
+        (shared,) = no_join.wrap(values["join"], q)
+        processes = [rc.start(func, (i, shared)) for i in range(values["workers"])]
+        if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+            no_join.exit_now(before)
+            rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+            rc.result({"joined": False})
+            return
         rc.join(*processes)
         left = [rc.get(q)]
         while True:
@@ -69,7 +80,8 @@ class QueueRelay(Lesson):
             b["got"] == a["put"] for a, b in zip(chain, chain[1:], strict=False)
         )
         final = trace.results(-1)
-        left = final[0]["left_in_queue"] if final else None
+        left = final[0].get("left_in_queue") if final else None
+        joined = trace.meta["params"].get("join", True) is not False
         en = ("Each process blocked on q.get() until the token arrived, then put its own number: "
               + ("every step got exactly what the previous one put. " if intact else "the chain is broken. ")
               + "Who goes next is decided by the OS, not by the start order; the queue carries data between "
@@ -81,12 +93,20 @@ class QueueRelay(Lesson):
                    "put." if intact else f"{len(chain)} process(es) took the token before the run ended.",
                    f"{len(chain)} 个进程取到令牌并传了下去；"
                    + ("每一步拿到的正是上一步放入的值。" if intact else "链条不完整。"))
+        if not joined:
+            en, zh = no_join.explain(trace, "the Queue", " Queue ")
+            partial = (en, zh)
+        explanation = with_status(trace, en, zh, partial)
+        if not joined and trace.meta.get("status") == "crashed":
+            explanation = explain(en, zh)  # the crashes are this run's point: said, not apologised for
         return {
             "chain": [{"worker": r["worker"], "got": r["got"], "put": r["put"], "index": lanes.get(r["worker"])}
                       for r in chain],
             "chain_intact": intact,
             "left_in_queue": left,
-            "explanation": with_status(trace, en, zh, partial),
+            "joined": joined,
+            "crashed": no_join.crashes(trace),
+            "explanation": explanation,
         }
 
     def story(self, trace):
@@ -121,6 +141,8 @@ class QueueRelay(Lesson):
         from app.core.names import name_of
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         chain = r.get("chain", [])
         names = process_names(summary)
 

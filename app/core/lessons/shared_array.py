@@ -3,14 +3,16 @@
 Result keys: ``typecode``, ``ctype``, ``expected`` (the final element 0 as the
 C type stores it), ``expected_unbounded`` (the arithmetic answer), ``overflowed``,
 ``actual``, ``array`` (the whole array after the join), ``lost_updates``,
-``explanation``.
+``joined`` (the ``join`` parameter), ``crashed`` (the children that crashed: ``index``, ``name``, ``error``,
+``unlinked``; with ``join=false``), ``explanation``.
 """
 
 from __future__ import annotations
 
 import ctypes
 
-from app.core.lessons.base import Lesson, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, with_status
 from app.core.params import ParamSpec, workers
 
 TYPECODES = {
@@ -48,6 +50,7 @@ def to_item(typecode: str, number):
 
 def func(probe, i: int, temp, lock, typecode: str, add, hold_s: float) -> None:
     """The tutorial's worker: ``temp[0] += 100`` and print the element."""
+    temp, lock = no_join.opened(temp), no_join.opened(lock)  # join=false: opened here, after the parent left
     if lock is not None:
         with probe.holding(lock):
             _add(probe, i, temp, typecode, add, hold_s)
@@ -90,6 +93,7 @@ class SharedArray(Lesson):
         ParamSpec("hold_s", "float", 0.0, "Time between read and write (s)", "读写之间的时间（秒）", 0.0, 60.0,
                   help_en="0 as in the tutorial; more makes the race visible.",
                   help_zh="教程中为 0；加大它会让竞争更明显。"),
+        no_join.JOIN,
     )
 
     def value_slots(self, values):
@@ -100,14 +104,21 @@ class SharedArray(Lesson):
 
     def run(self, rc, values):
         typecode = values["typecode"]
+        before = no_join.snapshot()
         temp = rc.ctx.Array(typecode, values["size"])
         for k in range(values["size"]):
             temp[k] = to_item(typecode, values["initial"] + k)
         lock = {"none": None, "get_lock": temp.get_lock(), "lock": rc.ctx.Lock()}[values["lock"]]
+        shared = no_join.wrap(values["join"], temp, lock)
         processes = [
-            rc.start(func, (i, temp, lock, typecode, values["add"], values["hold_s"]))
+            rc.start(func, (i, *shared, typecode, values["add"], values["hold_s"]))
             for i in range(values["workers"])
         ]
+        if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+            no_join.exit_now(before)
+            rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+            rc.result({"joined": False})
+            return
         rc.join(*processes)
         rc.result({"array": [to_number(typecode, x) for x in temp[:]]})
 
@@ -117,11 +128,13 @@ class SharedArray(Lesson):
         unbounded = initial + n * add
         expected = to_number(typecode, to_item(typecode, unbounded))
         final = trace.results(-1)
-        array = final[0]["array"] if final else None
+        array = final[0].get("array") if final else None
         actual = array[0] if array else None
         lost = _lost_updates(typecode, initial, add, n, actual)
         writes = [r["wrote"] for r in trace.results() if "wrote" in r]
         overflowed = expected != unbounded
+        if p.get("join", True) is False:
+            return self._without_join(trace, typecode, expected, unbounded, writes)
         en = [f"{n} workers each added {add} to element 0 ({TYPECODES[typecode]}): expected {expected}, got {actual}."]
         zh = [f"{n} 个进程各给第 0 个元素（{TYPECODES[typecode]}）加 {add}：应为 {expected}，实际为 {actual}。"]
         if overflowed:
@@ -149,10 +162,21 @@ class SharedArray(Lesson):
             "array": array,
             "lost_updates": lost,
             "writes": writes,
+            "joined": True,
+            "crashed": no_join.crashes(trace),
             "explanation": with_status(trace, " ".join(en), "".join(zh), (
                 f"{len(writes)} of {n} worker(s) wrote element 0; a full run would end at {expected}.",
                 f"{n} 个进程中有 {len(writes)} 个写入了第 0 个元素；完整运行结束时应为 {expected}。")),
         }
+
+    def _without_join(self, trace, typecode, expected, unbounded, writes):
+        en, zh = no_join.explain(trace, "the Array", " Array ")
+        # the crashes are this run's point: said, not apologised for
+        explanation = explain(en, zh) if trace.meta.get("status") == "crashed" else with_status(trace, en, zh, (en, zh))
+        return {"typecode": typecode, "ctype": TYPECODES[typecode], "expected": expected,
+                "expected_unbounded": unbounded, "overflowed": expected != unbounded, "actual": None, "array": None,
+                "lost_updates": None, "writes": writes, "joined": False, "crashed": no_join.crashes(trace),
+                "explanation": explanation}
 
     example_result = {"typecode": "b", "ctype": "c_byte", "expected": -23, "expected_unbounded": 1001,
                       "overflowed": True, "actual": -23, "array": [-23, 2], "lost_updates": 0}
@@ -161,6 +185,8 @@ class SharedArray(Lesson):
         from app.core.lessons.rows import Row, Text, lost, yes_no
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         out = [
             Row(Text("Typecode", "类型码"), f"'{r['typecode']}' ({r['ctype']})"),
             Row(Text("Expected", "应为"), r["expected"]),
