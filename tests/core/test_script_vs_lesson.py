@@ -147,3 +147,45 @@ def test_speedup_measures_the_same_points(tmp_path):
     script, lesson = both(tmp_path, "speedup")
     assert [(p["start_method"], p["workers"]) for p in script["points"]] == \
         [(p["start_method"], p["workers"]) for p in lesson["points"]]
+
+
+def _run_crashing_script(tmp_path, code: str) -> tuple[dict, str]:
+    """A script whose children may crash: (its RESULT, its stderr: the children's tracebacks)."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "no_join.py"
+    path.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-I", str(path)], cwd=tmp_path, timeout=60, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace")
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    return json.loads(lines[-1].removeprefix("RESULT ")), done.stderr
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+@pytest.mark.parametrize(("lesson_id", "given"), [
+    ("shared_array", {"workers": 2}), ("queue_relay", {"workers": 2}),
+    ("counter", {"workers": 2, "hold_s": 0.0}),
+])
+def test_without_join_script_and_lesson_crash_alike(tmp_path, lesson_id, given, method):
+    if method not in METHODS:
+        pytest.skip(f"start method {method} is not available here")
+    from app.core.runner import Runner
+    from app.core.summary import build_summary
+    from tests.helpers import assert_all_gone
+
+    given = {**given, "join": False}
+    script, stderr = _run_crashing_script(tmp_path, generate(lesson_id, values_of(lesson_id, **given), method))
+    summary = build_summary(Runner(lesson_id, {k: _text(v) for k, v in given.items()}, method,
+                                   sample_hz=None).run(timeout=60))
+    assert_all_gone(p["pid"] for p in summary["processes"])
+    lesson = summary["result"]
+    assert script["joined"] is lesson["joined"] is False
+    script_crashes = stderr.count("FileNotFoundError")
+    if method == "fork":  # copies of the parent: nothing to open by name
+        assert script_crashes == 0 and lesson["crashed"] == []
+    else:  # a spawned child boots far slower than the parent takes to exit: every child crashes, in both
+        assert script_crashes == len(lesson["crashed"]) == 2, stderr[-3000:]
+        assert "_rebuild" in stderr and all(c["unlinked"] for c in lesson["crashed"])

@@ -412,7 +412,7 @@ _LOCKS = {
 
 
 def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, fill, indent, script, seconds
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, indent, script, seconds, start_children
 
     sharing, lock = values["sharing"], values["lock"]
     s = _SHARING[sharing]
@@ -452,7 +452,45 @@ def _script(lesson, values: dict, start_method: str) -> str:
         if sharing == "global" else "",
         params=", ".join(params), loop=loop)
     args = ", ".join("shm.name" if x == "name" else x for x in params[1:])  # the block goes by its name
-    main = fill(
+    if not values["join"]:
+        main = fill(
+            '''
+            {{make}}
+            {{make_lock}}
+            {{start}}
+            {{end}}
+            ''',
+            make=s["make"], make_lock=f"lock = {make_lock}" if make_lock else "", end=NO_JOIN_END,
+            start=start_children(f"func, args=(i, {args})", False).replace("args=(i, ))", "args=(i,))"))
+    else:
+        main = _main_with_join(s, make_lock, args, sharing, lock, hold_at)
+    main = main.replace("args=(i, ))", "args=(i,))")
+    imports = ["import json", "import multiprocessing"] + (["import time"] if holds else [])
+    if sharing == "shared_memory":
+        imports += ["import struct", "from multiprocessing import shared_memory"]
+    return script(
+        lesson=lesson, values=values, start_method=start_method,
+        doc=f"WORKERS processes each do {_SCRIPT_ORDER[hold_at]}\non one counter, INCREMENTS times.\n"
+            f"Sharing: {s['doc']}.\nLock: {lock_doc}."
+            + ("" if values["join"] else "\nNo join(), as the tutorial wrote it: under spawn and forkserver "
+                                         "the children crash."),
+        imports=imports,
+        constants=[
+            constant("WORKERS", values["workers"], "how many processes update the counter"),
+            constant("START_VALUE", values["start_value"], "the counter's first value"),
+            constant("STEP", values["step"], "added by every update (the tutorial's lis[0] - 1)"),
+            constant("INCREMENTS", values["increments"], "updates per process"),
+            constant("HOLD_S", seconds(values["hold_s"], values["tempo"]),
+                     "seconds of hold " + ("between read and write" if hold_at == "between" else "after the write")),
+        ],
+        body=body, main=main,
+    )
+
+
+def _main_with_join(s, make_lock, args, sharing, lock, hold_at) -> str:
+    from app.core.codegen.common import fill
+
+    return fill(
         '''
         {{make}}
         {{make_lock}}
@@ -479,25 +517,6 @@ def _script(lesson, values: dict, start_method: str) -> str:
         make=s["make"], make_lock=f"lock = {make_lock}" if make_lock else "", args=args,
         final=s["final"], cleanup=s["cleanup"], explain=_script_explain(sharing, lock), sharing=sharing, lock=lock,
         hold_at=hold_at)
-    main = main.replace("args=(i, ))", "args=(i,))")
-    imports = ["import json", "import multiprocessing"] + (["import time"] if holds else [])
-    if sharing == "shared_memory":
-        imports += ["import struct", "from multiprocessing import shared_memory"]
-    return script(
-        lesson=lesson, values=values, start_method=start_method,
-        doc=f"WORKERS processes each do {_SCRIPT_ORDER[hold_at]}\non one counter, INCREMENTS times.\n"
-            f"Sharing: {s['doc']}.\nLock: {lock_doc}.",
-        imports=imports,
-        constants=[
-            constant("WORKERS", values["workers"], "how many processes update the counter"),
-            constant("START_VALUE", values["start_value"], "the counter's first value"),
-            constant("STEP", values["step"], "added by every update (the tutorial's lis[0] - 1)"),
-            constant("INCREMENTS", values["increments"], "updates per process"),
-            constant("HOLD_S", seconds(values["hold_s"], values["tempo"]),
-                     "seconds of hold " + ("between read and write" if hold_at == "between" else "after the write")),
-        ],
-        body=body, main=main,
-    )
 
 
 _SCRIPT_ORDER = {"between": "read -> hold -> write (the race made visible)",

@@ -178,7 +178,8 @@ def func(i, q, chain):
 '''
 
 _MAIN = '''
-# The tutorial's queues.Queue(20, ctx=multiprocessing) is this same class.
+# multiprocessing.Queue() returns a multiprocessing.queues.Queue, the class of the
+# tutorial's queues.Queue(20, ctx=multiprocessing).
 q = multiprocessing.Queue(MAXSIZE)
 q.put(0)  # the token
 manager = multiprocessing.Manager()
@@ -215,17 +216,38 @@ print('RESULT', json.dumps(result))
 '''
 
 
-def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, script
+_BODY_NO_JOIN = '''
+def func(i, q):
+    ret = q.get()  # blocks until some process has put the token back
+    print('进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s' % (i, ret, i))
+    q.put(i)
+'''
 
+_MAIN_NO_JOIN = '''
+# multiprocessing.Queue() returns a multiprocessing.queues.Queue, the class of the
+# tutorial's queues.Queue(20, ctx=multiprocessing).
+q = multiprocessing.Queue(MAXSIZE)
+q.put(0)  # the token
+{{start}}
+{{end}}
+'''
+
+
+def _script(lesson, values: dict, start_method: str) -> str:
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, script, start_children
+
+    join = values["join"]
+    main = _MAIN if join else fill(_MAIN_NO_JOIN, start=start_children("func, args=(i, q)", False),
+                                   end=NO_JOIN_END)
     return script(
         lesson=lesson, values=values, start_method=start_method,
         doc="One queue, one token: each process blocks on q.get() until the token arrives, prints what\n"
-            "it got, then puts its own number back for the next one.",
-        imports=["import json", "import multiprocessing", "import queue"],
+            "it got, then puts its own number back for the next one."
+            + ("" if join else "\nNo join(), as the tutorial wrote it: under spawn and forkserver the children crash."),
+        imports=["import json", "import multiprocessing"] + (["import queue"] if join else []),
         constants=[
             constant("WORKERS", values["workers"], "how many processes pass the token on"),
             constant("MAXSIZE", values["maxsize"], "the queue's capacity"),
         ],
-        body=_BODY, main=_MAIN,
+        body=_BODY if join else _BODY_NO_JOIN, main=main,
     )

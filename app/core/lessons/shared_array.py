@@ -233,7 +233,7 @@ _CHARS = {  # typecode -> (element -> number, number -> element) as source, wrap
 
 
 def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, fill, indent, script, seconds
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, indent, script, seconds, start_children
 
     typecode, lock = values["typecode"], values["lock"]
     ctype = TYPECODES[typecode]
@@ -267,6 +267,7 @@ def _script(lesson, values: dict, start_method: str) -> str:
     # and another process would then read the same value.
     hold = "time.sleep(HOLD_S)  # another process may read the same value meanwhile" \
         if seconds(values["hold_s"], values["tempo"]) > 0 else ""
+    lock_arg = ", lock" if lock == "lock" else ""
     update = fill(
         '''
         read = {{read}}
@@ -297,20 +298,8 @@ def _script(lesson, values: dict, start_method: str) -> str:
             held = next((k for k in range(WORKERS, -1, -1) if as_stored(INITIAL + k * ADD) == actual), 0)
             lost = WORKERS - held
         '''
-    main = fill(
+    report = fill(
         '''
-        temp = multiprocessing.Array(TYPECODE, SIZE)  # lives in shared memory
-        for k in range(SIZE):
-            temp[k] = {{fill_in}}
-        {{make_lock}}
-        processes = []
-        for i in range(WORKERS):
-            p = multiprocessing.Process(target=func, args=(i, temp{{lock_arg}}))
-            p.start()
-            processes.append(p)
-        for p in processes:
-            p.join()
-
         array = {{stored}}
         unbounded = INITIAL + WORKERS * ADD
         expected = as_stored(unbounded)
@@ -340,12 +329,24 @@ def _script(lesson, values: dict, start_method: str) -> str:
         }
         print('RESULT', json.dumps(result))
         ''',
-        fill_in=fill_in, stored=stored, lost=lost, ctype=ctype,
-        make_lock="lock = multiprocessing.Lock()" if lock == "lock" else "",
-        lock_arg=", lock" if lock == "lock" else "")
+        stored=stored, lost=lost, ctype=ctype) if values["join"] else NO_JOIN_END
+    main = fill(
+        '''
+        temp = multiprocessing.Array(TYPECODE, SIZE)  # lives in shared memory
+        for k in range(SIZE):
+            temp[k] = {{fill_in}}
+        {{make_lock}}
+        {{start}}
+
+        {{report}}
+        ''',
+        fill_in=fill_in, report=report, start=start_children(f"func, args=(i, temp{lock_arg})", values["join"]),
+        make_lock="lock = multiprocessing.Lock()" if lock == "lock" else "")
     lock_doc = {"none": "No lock, as in the tutorial: raise HOLD_S and updates get lost.",
                 "get_lock": "The Array's own lock (temp.get_lock()) makes read and write one step.",
                 "lock": "A separate Lock makes read and write one step."}[lock]
+    if not values["join"]:
+        lock_doc += "\nNo join(), as the tutorial wrote it: under spawn and forkserver the children crash."
     imports = ["import json", "import multiprocessing"] + (["import time"] if hold else [])
     if typecode not in _CHARS:
         imports.append("import ctypes")
