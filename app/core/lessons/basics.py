@@ -217,7 +217,7 @@ _MP_MAIN = {  # forkserver? -> why the children report __mp_main__
               "__mp_main__: that is why the guard must protect the code that starts processes.")
     """,
     True: """
-        print('子进程是从 fork server fork 出来的，fork server 已把本文件导入为 '
+        print('子进程由 fork server 分叉而来，fork server 已把本文件导入为 '
               "__mp_main__，所以启动进程的代码必须放在 if __name__ == '__main__': 之下。"
               '/ The children were forked from the fork server, which imported this file '
               'as __mp_main__: the guard must protect the code that starts processes.')

@@ -103,7 +103,8 @@ def explain(trace, what_en: str, what_zh: str) -> tuple[str, str]:
         names = ", ".join(c["name"] or f"#{c['index']}" for c in crashed)
         error = next((c["error"] for c in crashed if c["error"]), "an error")
         en.append(f"{len(crashed)} of {workers} children crashed ({names}): {error}.")
-        zh.append(f"{workers} 个子进程中有 {len(crashed)} 个崩溃（{names}）：{error}。")
+        # the exception's type only: its message is the OS's English
+        zh.append(f"{workers} 个子进程中有 {len(crashed)} 个崩溃（{names}）：{error.split(':')[0]}。")
         if any(c["unlinked"] for c in crashed):
             en.append(f"In SemLock._rebuild: the child opens {what_en}'s semaphore by its name, but the parent's "
                       "exit had already unlinked that name — the parent did not wait, so it ended first.")
