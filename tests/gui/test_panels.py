@@ -411,7 +411,7 @@ FIGURES = {
     "pool": ({"mode": "apply_async", "tasks": [{"task": 0, "worker_pid": 9, "status": "done"},
                                                 {"task": 1, "worker_pid": 8, "status": "killed"},
                                                 {"task": 2, "worker_pid": None, "status": "not_started"}],
-              "done": 1, "killed": 1, "not_started": 1, "cancelled": 1, "distinct_workers": 1, "wall_s": 1.5,
+              "done": 1, "killed": 1, "not_started": 1, "cancelled": 2, "distinct_workers": 1, "wall_s": 1.5,
               "ideal_s": 1.0, "pool_start_s": 0.3},
              ["Wall time (s)", "1.500", "Ideal time (s)", "Tasks running when terminated (killed)",
               "Tasks never started"]),

@@ -3,7 +3,8 @@
 Result keys: ``mode``, ``tasks`` (each: ``task``, ``worker_pid``, ``worker``,
 ``start_s``, ``end_s``, ``status``: done, killed (running when the pool was
 terminated or the run stopped) or not_started), ``done``, ``killed``,
-``not_started``, ``cancelled`` (= ``not_started``: tasks that never ran),
+``not_started``, ``cancelled`` (every task not done, = ``killed`` + ``not_started``: the key's meaning
+since the first release, kept for the JSON contract),
 ``distinct_workers``, ``wall_s``, ``ideal_s``, ``explanation``.
 """
 
@@ -181,7 +182,7 @@ class Pool(Lesson):
             "done": done,
             "killed": killed,
             "not_started": not_started,
-            "cancelled": not_started,
+            "cancelled": killed + not_started,  # not done: the meaning this key always had
             "distinct_workers": len(pids),
             "wall_s": round(wall, 6) if wall is not None else None,
             "ideal_s": round(ideal, 6),
@@ -217,7 +218,7 @@ class Pool(Lesson):
     example_result = {"mode": "apply_async", "tasks": [{"task": 0, "worker_pid": 9, "status": "done"},
                                                        {"task": 1, "worker_pid": 8, "status": "killed"},
                                                        {"task": 2, "worker_pid": None, "status": "not_started"}],
-                      "done": 1, "killed": 1, "not_started": 1, "cancelled": 1, "distinct_workers": 1,
+                      "done": 1, "killed": 1, "not_started": 1, "cancelled": 2, "distinct_workers": 1,
                       "wall_s": 1.5, "ideal_s": 1.0, "pool_start_s": 0.3}
 
     def result_rows(self, summary):
@@ -359,7 +360,7 @@ print({{how_zh}})
 print({{how_en}})
 {{cancelled}}
 result = {'mode': '{{mode}}', 'done': done, 'killed': killed, 'not_started': not_started,
-          'cancelled': not_started,
+          'cancelled': killed + not_started,
           'distinct_workers': len(pids), 'wall_s': wall_s, 'ideal_s': ideal_s}
 print('RESULT', json.dumps(result))
 '''
