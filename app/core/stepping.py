@@ -279,7 +279,7 @@ class Stepper:
 def steps_taken(trace) -> list[dict]:
     """The steps a run took, in order: ``{process, point, object}`` each."""
     out = []
-    for _t, index, _kind, payload in sorted(trace.texts_of(ev.STEP, ev.PARENT_INDEX), key=lambda t: t[0]):
+    for _t, _index, _kind, payload in sorted(trace.texts_of(ev.STEP, ev.PARENT_INDEX), key=lambda t: t[0]):
         if isinstance(payload, dict) and "refused" not in payload:
             out.append({"process": payload.get("process"), "point": payload.get("point"),
                         "object": payload.get("object")})
