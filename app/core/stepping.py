@@ -32,7 +32,7 @@ from app.core import events as ev
 
 POINTS = ("read", "write", "acquire", "release", "get", "put", "wait", "set", "notify")
 
-QUIET_S = 0.05  # a worker waiting for a lock another holds: this long without news, it is blocked
+QUIET_S = 0.2  # a worker waiting for a lock another holds: this long without news, it is blocked
 SETTLE_S = 0.75  # a worker waiting for anything else (a queue, an event): this long without news, it is blocked
 LATE_S = 10.0  # a step for a worker the lesson has not started: refused after this long
 POLL_S = 0.05  # how quickly the stepper notices a stop
@@ -89,10 +89,12 @@ class Gate:
 
 # --- parent side ------------------------------------------------------------------------
 class _Worker:
-    __slots__ = ("number", "index", "sem", "held", "point", "ended", "state", "detail", "seen", "moved", "last")
+    __slots__ = ("number", "index", "sem", "held", "point", "ended", "state", "detail", "seen", "moved", "last",
+                 "name")
 
     def __init__(self, number: int, index: int, sem):
         self.number, self.index, self.sem = number, index, sem
+        self.name = f"Process-{number}"  # until its lane's name arrives (a lesson may name its workers)
         self.held = False
         self.point = None  # (kind, object) of the step point it is held at, or last passed
         self.last = None  # the step point it passed last
@@ -116,6 +118,7 @@ class Stepper:
         self._holders: dict[int, set[int]] = {}  # lock id -> lane indexes holding it
         self._cond = threading.Condition()
         self._closed = False
+        self._last_go = time.monotonic()  # the last step let a worker through: what it does may free others
         self._thread = threading.Thread(target=self._run, name="procscope-stepper", daemon=True)
 
     # --- hooks called by the runner ---------------------------------------------------
@@ -176,6 +179,8 @@ class Stepper:
                         worker.ended = changed = True
             for _t, index, kind, payload in texts:
                 worker = self._by_index.get(index)
+                if kind == ev.META and worker is not None and isinstance(payload, dict) and payload.get("name"):
+                    worker.name = str(payload["name"])
                 if kind == ev.STEP and worker is not None and isinstance(payload, dict):
                     worker.held, worker.moved, worker.seen = True, True, now
                     worker.point = (payload.get("point"), payload.get("object"))
@@ -222,13 +227,13 @@ class Stepper:
                     if worker is not None:
                         break
                     if time.monotonic() - started_wait > LATE_S:
-                        return self._refusal(n, number, None, f"Process-{number} was not started by the lesson")
+                        return self._refusal(n, number, None, f"the lesson did not start a worker number {number}")
                 self._cond.wait(POLL_S)
             if worker.ended or not worker.held:
                 return self._refusal(n, number, worker, self._why_not(worker))
             worker.held, worker.moved = False, False
             worker.last = worker.point
-            worker.seen = time.monotonic()
+            worker.seen = self._last_go = time.monotonic()
             kind, obj = worker.point
             return worker, {"step": n, "process": number, "index": worker.index, "point": kind, "object": obj}, None
 
@@ -240,18 +245,19 @@ class Stepper:
         if not w.moved or w.state not in (ev.WAITING, ev.BLOCKED):
             return False
         others = self._holders.get(w.detail - 1, set()) - {w.index} if w.state == ev.WAITING and w.detail else set()
-        return now - w.seen >= (QUIET_S if others else SETTLE_S)
+        # quiet since it blocked and since the last step, which may have freed it (a put, a release)
+        return now - max(w.seen, self._last_go) >= (QUIET_S if others else SETTLE_S)
 
     def _why_not(self, w: _Worker) -> str:
         if w.ended:
-            return f"Process-{w.number} has ended"
+            return f"{w.name} has ended"
         what = f"{w.last[0]} {w.last[1]}" if w.last else "its start"
         how = "waiting" if w.state == ev.WAITING else "blocked"
-        why = f"Process-{w.number} is {how} (it passed \"{what}\")"
+        why = f"{w.name} is {how} (it passed \"{what}\")"
         if w.state == ev.WAITING and w.detail:
             lock = w.detail - 1
             holders = sorted(self._holders.get(lock, set()) - {w.index})
-            names = [f"Process-{self._by_index[i].number}" if i in self._by_index else f"lane {i}" for i in holders]
+            names = [self._by_index[i].name if i in self._by_index else f"lane {i}" for i in holders]
             why += f": it waits for lock {lock}" + (f", held by {', '.join(names)}" if names else "")
         elif w.state == ev.BLOCKED:
             why += ": it waits on a queue"
