@@ -2,7 +2,7 @@
 
 Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
 what is allowed; nothing written, nothing started) · 3 the run failed, crashed
-or timed out, or an output could not be written or drawn (one line naming it and
+or timed out, a ``--schedule`` step was refused, or an output could not be written or drawn (one line naming it and
 the OS error; no output file kept) or SIGTERM stopped it (everything it started
 is gone, nothing written).
 
