@@ -167,3 +167,37 @@ def test_a_saved_stepped_run_loads_with_its_steps(tmp_path):
     held = [t for t in loaded.texts_of(ev.STEP) if t[1] >= 0]
     assert {(t[1], t[3]["point"]) for t in held} >= {(0, "get"), (1, "get"), (0, "put"), (1, "put")}
     assert loaded.meta["schedule"] == "2,2,1,1"
+
+
+def _host(conn) -> None:
+    """A parent to kill: runs deadlock in step mode and sends the workers' pids once Process-2 is held."""
+    pids: dict[int, int] = {}
+    seen = {"held": False, "sent": False}
+
+    def listener(_records, texts):
+        for _t, index, kind, payload in texts:
+            if kind == ev.HELLO:
+                pids[index] = payload["pid"]
+            seen["held"] = seen["held"] or (kind == ev.STEP and index == 1)
+        if seen["held"] and len(pids) == 2 and not seen["sent"]:  # a batch may bring them in any order
+            seen["sent"] = True
+            conn.send(dict(pids))
+
+    # Process-1 takes lock 0 and holds it 30 s; meanwhile Process-2 is held at its gate
+    Runner("deadlock", {"workers": "2", "hold_s": "30"}, "spawn", listener=listener, sample_hz=None,
+           schedule=[1, 2]).run(timeout=120)
+
+
+def test_held_workers_do_not_outlive_a_killed_parent():
+    ctx = multiprocessing.get_context("spawn")
+    reader, writer = ctx.Pipe(duplex=False)
+    host = ctx.Process(target=_host, args=(writer,))
+    host.start()
+    writer.close()
+    try:
+        assert reader.poll(60), "the held worker was never reported"
+        pids = reader.recv()
+    finally:
+        host.kill()
+        host.join(10)
+    assert_all_gone(pids.values(), timeout=10)
