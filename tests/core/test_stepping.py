@@ -101,12 +101,16 @@ def test_with_a_lock_the_second_waits_for_the_first(method):
     assert _points(summary) == [(1, "acquire", "lock 0"), (2, "acquire", "lock 0")]
     assert summary["result"]["lost_updates"] == 0 and summary["result"]["actual"] == 2
     locks = trace.records[trace.records[:, 2] == ev.LOCK]
-    first_release = locks[(locks[:, 1] == 0) & (locks[:, 3] == ev.LOCK_RELEASED), 0].min()
-    second_acquire = locks[(locks[:, 1] == 1) & (locks[:, 3] == ev.LOCK_ACQUIRED), 0].min()
-    assert first_release < second_acquire
+
+    def first(index, step):
+        return locks[(locks[:, 1] == index) & (locks[:, 3] == step), 0].min()
+
+    # Process-2 asked for the lock while Process-1 held it (the two records of a hand-over, P1's release
+    # and P2's acquire, are each stamped after the fact: their order says nothing)
+    assert first(0, ev.LOCK_ACQUIRED) < first(1, ev.LOCK_REQUEST) < first(0, ev.LOCK_RELEASED)
     states = trace.states(1)  # Process-2's lane: waiting for lock 0 until Process-1 let it go
     waiting = states[(states[:, 1] == ev.WAITING) & (states[:, 2] == 1)]
-    assert len(waiting) and waiting[:, 0].min() < first_release
+    assert len(waiting) and first(0, ev.LOCK_ACQUIRED) < waiting[:, 0].min() < first(0, ev.LOCK_RELEASED)
 
 
 @pytest.mark.parametrize("method", METHODS)
