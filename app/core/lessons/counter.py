@@ -100,12 +100,15 @@ def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_
 
 
 def _update(probe, shared, step, hold_s, hold_at, locked):
+    queue = shared.sharing == "queue"
+    probe.point("get" if queue else "read", "queue" if queue else "counter")
     read = shared.read(probe)
     if shared.sharing == "queue":
         probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)  # back from the queue's wait
     if hold_at == "between":
         _hold(probe, hold_s, locked)
     wrote = read + step
+    probe.point("put" if queue else "write", "queue" if queue else "counter")
     shared.write(wrote)
     probe.value(0, wrote)
     if hold_at == "after":  # the tutorial: lis[0] = lis[0] - 1; time.sleep(1); print(...)
@@ -129,6 +132,7 @@ class Counter(Lesson):
     title_zh = "进程锁与计数器竞争"
     summary_en = "N workers read, hold and write one counter; without a lock updates are lost."
     summary_zh = "N 个进程读取、停顿、写回同一个计数器；不加锁就会丢失更新。"
+    step_points = ("read", "write", "acquire", "release", "get", "put")
     specs = (
         workers(10),
         ParamSpec("sharing", "choice", "array", "Sharing", "共享方式", choices=SHARINGS,

@@ -20,11 +20,13 @@ from app.core.params import ParamSpec, workers
 def func(probe, i: int, q) -> None:
     """The tutorial's ``func``: take the token, say so, put our own number back."""
     q = no_join.opened(q)  # join=false: opened here, after the parent left
+    probe.point("get", "queue")
     probe.block(ev.BLOCKED)
     ret = q.get()
     got_ns = time.perf_counter_ns()
     probe.state(ev.WORKING)
     print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
+    probe.point("put", "queue")
     probe.block(ev.BLOCKED)
     put_ns = time.perf_counter_ns()  # the token is on its way into the queue from here
     q.put(i)
@@ -47,6 +49,7 @@ class QueueRelay(Lesson):
     title_zh = "用 Queue 传递数据"
     summary_en = "One queue, one token: each process takes what the previous one put, then puts its own number."
     summary_zh = "一个队列、一个令牌：每个进程取出上一个进程放入的值，再放入自己的编号。"
+    step_points = ("get", "put")
     specs = (
         workers(10),
         ParamSpec("maxsize", "int", 20, "Queue maxsize", "队列容量", 1, 10000),

@@ -59,9 +59,11 @@ def func(probe, i: int, temp, lock, typecode: str, add, hold_s: float) -> None:
 
 
 def _add(probe, i, temp, typecode, add, hold_s):
+    probe.point("read", "temp[0]")
     read = to_number(typecode, temp[0])
     if hold_s:
         probe.sleep(hold_s, code=None)
+    probe.point("write", "temp[0]")
     temp[0] = to_item(typecode, read + add)
     wrote = to_number(typecode, temp[0])
     probe.value(0, wrote)
@@ -76,6 +78,7 @@ class SharedArray(Lesson):
     title_zh = "用 Array 共享数据"
     summary_en = "Every worker adds to element 0 of a shared Array; the typecode decides the C type."
     summary_zh = "每个工作进程给共享 Array 的第 0 个元素加一个数；typecode 决定 C 类型。"
+    step_points = ("read", "write", "acquire", "release")
     specs = (
         workers(10),
         ParamSpec("typecode", "choice", "i", "Typecode", "类型码", choices=tuple(TYPECODES),
