@@ -93,6 +93,7 @@ class StepControls(QObject):
         self._selected = 1
         self._steps: list[int] = []  # process numbers of the steps taken, in order
         self._asking = False  # a step asked and not yet answered
+        self._last_held: dict = {}  # the held workers as last shown
         self._build_actions()
         self._build_panel()
         self.timer = QTimer(self)
@@ -225,6 +226,7 @@ class StepControls(QObject):
         self._suspended = []
         self._steps = []
         self._asking = False
+        self._last_held = {}
         self.schedule_view.clear()
         self.select(1)
         if self._stepper is not None:
@@ -281,7 +283,6 @@ class StepControls(QObject):
             self.schedule_view.setText(self.schedule)
             self.win.statusBar().showMessage(_t("Step {0}: Process-{1} passed \u201c{2}\u201d").format(
                 answer.get("step"), answer["process"], point_text(answer.get("point"), answer.get("object"))), 8000)
-            self._show_result()
         else:
             self.win.statusBar().showMessage(refusal_text(answer), 15000)
         self._update()
@@ -331,6 +332,10 @@ class StepControls(QObject):
         if stepper is None or self.controller.phase == STOPPING:
             return
         held = stepper.held() if self._held else {}
+        if held != self._last_held:  # a step's effect is complete (its worker is at its next point, or ended)
+            self._last_held = held
+            if self._steps:
+                self._show_result()
         notes = {index: _t("[{0}] next: {1}").format(number, point_text(kind, obj))
                  for index, (number, kind, obj) in held.items()}
         self.win.activity.set_lane_notes(notes)

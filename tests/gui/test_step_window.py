@@ -87,8 +87,11 @@ def test_stepping_1_2_1_2_loses_an_update_and_its_schedule_replays(qtbot, window
     click_lane(qtbot, window, order.index(0))  # Process-1's lane
     assert window.steps._selected == 1
     step(qtbot, window, "1,2,1")
-    writes = len(window.trace.values(0)[0])
-    assert writes >= 1  # the value plot has the write that step made
+    # the value plot and the result tab show the write that step made, while Process-2 is still held
+    qtbot.waitUntil(lambda: len(window.trace.values(0)[0]) == 1, timeout=RUN_MS)
+    window.tabs.setCurrentWidget(window.result)
+    qtbot.waitUntil(lambda: "1 write(s) were recorded" in " ".join(window.result.toPlainText().split()),
+                    timeout=RUN_MS)
     window.tabs.setCurrentWidget(window.table)
     qtbot.waitUntil(lambda: window.table.row_of(1) is not None, timeout=RUN_MS)
     window.table.selectRow(window.table.row_of(1))  # Process-2's row
@@ -195,3 +198,31 @@ def test_pause_holds_a_free_run_at_its_next_step_points_run_free_goes_on(qtbot, 
         window.act_stop.trigger()
     assert blocker.args[0] == "stopped"
     assert_all_gone(pids, timeout=5)
+
+
+def test_closing_the_window_while_paused_or_held_leaves_no_process(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    for lesson, params, stepped in (("pool", {"pool_size": 2, "tasks": 4, "task_s": 30}, False),
+                                    ("counter", COUNTER, True)):
+        store = QSettings(str(tmp_path / f"{lesson}.ini"), QSettings.Format.IniFormat)
+        store.setValue("language", "en")
+        win = MainWindow(settings=store)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        win.activateWindow()
+        qtbot.waitUntil(win.isActiveWindow)  # F9 goes to the active window
+        if stepped:
+            start_stepped(qtbot, win, lesson, params)
+        else:
+            configure(win, lesson, params)
+            qtbot.mouseClick(win.run_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda w=win: w.controller.process_count() >= 2, timeout=RUN_MS)
+            pids = list(win.controller.runner.live_pids().values())
+            win.steps.toggle_pause()
+            qtbot.waitUntil(lambda p=pids: _statuses(p) == {psutil.STATUS_STOPPED}, timeout=RUN_MS)
+        all_pids = pids_of(win)
+        win.close()
+        assert not win.controller.running
+        assert_all_gone(all_pids, timeout=5)
