@@ -3,8 +3,11 @@ Run free and Pause (gates opened and closed again), and the steps taken replay u
 
 from __future__ import annotations
 
+import multiprocessing
 import queue
 import threading
+
+import pytest
 
 from app.core.runner import Runner
 from app.core.stepping import parse_schedule, schedule_text
@@ -13,13 +16,14 @@ from tests.helpers import assert_all_gone, wait_until
 
 COUNTER = {"workers": "2", "lock": "none", "increments": "1", "start_value": "0", "step": "1", "hold_s": "0"}
 ANSWER_S = 30
+METHODS = [m for m in ("spawn", "fork", "forkserver") if m in multiprocessing.get_all_start_methods()]
 
 
 class Asked:
     """A stepped run in a thread; ``step(k)`` asks for one step and returns the answer."""
 
-    def __init__(self, lesson: str, params: dict):
-        self.runner = Runner(lesson, params, "spawn", sample_hz=None, stepping=True)
+    def __init__(self, lesson: str, params: dict, method: str = "spawn"):
+        self.runner = Runner(lesson, params, method, sample_hz=None, stepping=True)
         self.answers: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self.runner.run, kwargs={"timeout": 90})
         self.thread.start()
@@ -36,8 +40,9 @@ class Asked:
         return summary
 
 
-def test_asked_steps_make_the_lost_update_and_replay_from_their_text():
-    run = Asked("counter", COUNTER)
+@pytest.mark.parametrize("method", METHODS)
+def test_asked_steps_make_the_lost_update_and_replay_from_their_text(method):
+    run = Asked("counter", COUNTER, method)
     answers = [run.step(k) for k in (1, 2, 1, 2)]
     assert [(a["taken"], a["process"], a["point"]) for a in answers] == [
         (True, 1, "read"), (True, 2, "read"), (True, 1, "write"), (True, 2, "write")]
@@ -46,7 +51,7 @@ def test_asked_steps_make_the_lost_update_and_replay_from_their_text():
     assert (summary["result"]["actual"], summary["result"]["lost_updates"]) == (1, 1)
     text = schedule_text(summary["schedule"])
     assert text == "1,2,1,2"
-    replay = Runner("counter", COUNTER, "spawn", sample_hz=None, schedule=parse_schedule(text, 2))
+    replay = Runner("counter", COUNTER, method, sample_hz=None, schedule=parse_schedule(text, 2))
     again = build_summary(replay.run(timeout=90))
     assert_all_gone(p["pid"] for p in again["processes"])
     assert again["result"] == summary["result"] and again["schedule"] == summary["schedule"]
@@ -81,3 +86,14 @@ def test_pause_holds_every_worker_at_its_next_step_point_and_stop_ends_them():
         run.runner.stop()
     summary = run.end()
     assert summary["status"] == "stopped"
+
+
+def test_deadlock_by_hand_then_run_free_is_detected():
+    run = Asked("deadlock", {"workers": "2", "hold_s": "0"})
+    try:
+        assert [run.step(k)["point"] for k in (1, 2)] == ["acquire", "acquire"]
+    finally:
+        run.runner.stepper.release_all()
+    summary = run.end()
+    assert summary["status"] == "done" and summary["result"]["detected"] is True
+    assert schedule_text(summary["schedule"]) == "1,2"
