@@ -70,7 +70,7 @@ def enabled() -> bool:
     return bool(os.environ.get(protocol.ENV_ADDRESS))
 
 
-def connect(name: str, role: str, first_state: int = ev.WORKING) -> _Probe | None:
+def connect(name: str, role: str, first_state: int = ev.WORKING, main_file: str | None = None) -> _Probe | None:
     """Open this process's connection and lane; None if ProcScope cannot be reached."""
     global probe
     if not enabled():
@@ -82,7 +82,7 @@ def connect(name: str, role: str, first_state: int = ev.WORKING) -> _Probe | Non
 
         hello = {"op": "hello", "t_ns": time.perf_counter_ns(), "name": name, "pid": os.getpid(),
                  "ppid": os.getppid(), "role": role, "main_module": getattr(main, "__name__", None),
-                 "main_file": getattr(main, "__file__", None),
+                 "main_file": main_file or getattr(main, "__file__", None),
                  "start_method": multiprocessing.get_start_method(allow_none=True)}
         conn.send_bytes(protocol.control(hello))
         index = protocol.read_reply(conn.recv_bytes())
@@ -222,7 +222,7 @@ def _patch_processes() -> None:
     import multiprocessing.process as mp_process
 
     cls = mp_process.BaseProcess
-    bootstrap, run, join, start = cls._bootstrap, cls.run, cls.join, cls.start
+    bootstrap, join, start = cls._bootstrap, cls.join, cls.start
 
     def _bootstrap(self, *args, **kwargs):
         role = _role(self)
@@ -232,23 +232,23 @@ def _patch_processes() -> None:
         finish(code)
         return code
 
-    def _run(self):
-        try:
-            return run(self)
-        except BaseException as exc:
-            p = probe
-            if p is not None and not isinstance(exc, SystemExit):
-                import traceback
-
-                p.text(ev.ERROR, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)))
-            raise
-
     def _join(self, timeout=None):
         p = enter(ev.WAITING) if _thread.get_ident() == _main_thread else None
         try:
             return join(self, timeout)
         finally:
             leave(p)
+            code = self._popen.poll() if getattr(self, "_popen", None) is not None else None
+            if code is not None and p is not None:  # also for a child that died before it could say so
+                _tell_quietly({"op": "exited", "pid": self.pid, "code": code})
+
+    def _ending(plain):
+        def end(self):
+            _tell_quietly({"op": "terminated", "pid": self.pid})
+            plain(self)
+
+        end.__name__ = plain.__name__
+        return end
 
     def _start(self):
         if getattr(mp_process.current_process(), "_inheriting", False):
@@ -265,7 +265,68 @@ def _patch_processes() -> None:
             except Exception:  # noqa: BLE001
                 pass
 
-    cls._bootstrap, cls.run, cls.join, cls.start = _bootstrap, _run, _join, _start
+    cls._bootstrap, cls.join, cls.start = _bootstrap, _join, _start
+    cls.terminate, cls.kill = _ending(cls.terminate), _ending(cls.kill)
+    _patch_tracebacks()
+
+
+def _tell_quietly(message: dict) -> None:
+    p = probe
+    if p is not None:
+        try:
+            p.tell(message)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def strip_own_frames(tb):
+    """The traceback without ProcScope's frames, so the script prints what it prints without ProcScope."""
+    import types
+
+    frames = []
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_OWN_DIR):
+            frames.append(tb)
+        tb = tb.tb_next
+    out = None
+    for item in reversed(frames):
+        out = types.TracebackType(out, item.tb_frame, item.tb_lasti, item.tb_lineno)
+    return out
+
+
+def _patch_tracebacks() -> None:
+    """A child's exception is printed by multiprocessing with ``traceback.print_exc()``: record it there,
+    and print it as without ProcScope. An uncaught one (a spawned child's start) through ``sys.excepthook``."""
+    import traceback
+
+    print_exc = traceback.print_exc
+
+    def traced_print_exc(limit=None, file=None, chain=True):
+        exc = sys.exc_info()[1]
+        if exc is None:
+            return print_exc(limit, file, chain)
+        exc.__traceback__ = strip_own_frames(exc.__traceback__)
+        p = probe
+        if p is not None:
+            try:
+                p.text(ev.ERROR, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            except Exception:  # noqa: BLE001
+                pass
+        traceback.print_exception(type(exc), exc, exc.__traceback__, limit=limit, file=file, chain=chain)
+
+    traceback.print_exc = traced_print_exc
+    hook = sys.excepthook
+
+    def excepthook(kind, value, tb):
+        tb = strip_own_frames(tb)
+        if value is not None:
+            value.__traceback__ = tb  # what the default hook prints
+        hook(kind, value, tb)
+
+    sys.excepthook = excepthook
 
 
 def _caller_file() -> str | None:

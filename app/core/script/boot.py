@@ -21,7 +21,7 @@ def main() -> None:
     from app.core.script import agent
 
     agent.install()
-    p = agent.connect("MainProcess", "main")
+    p = agent.connect("MainProcess", "main", main_file=script)
     if p is not None:
         from app.core import probe as probe_module
 
@@ -37,7 +37,8 @@ def main() -> None:
         tb = exc.__traceback__
         while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
             tb = tb.tb_next
-        text = "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+        exc.__traceback__ = agent.strip_own_frames(tb or exc.__traceback__)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if agent.probe is not None:
             agent.probe.text(ev.ERROR, text)
         if isinstance(exc, KeyboardInterrupt):

@@ -59,6 +59,7 @@ class ScriptRun:
         self._exit_codes: dict[int, int] = {}  # lane -> what it reported
         self._open_lanes: set[int] = set()  # lanes whose connection is open
         self._ended: set[int] = set()
+        self._terminated: set[int] = set()  # lanes their parent terminated or killed (a Pool's workers)
         self._objects = 0
         self._stop = threading.Event()
         self._stop_reason: RunStatus | None = None
@@ -175,6 +176,14 @@ class ScriptRun:
             with self._lock:
                 self._exit_codes[lane] = int(message.get("code", 0))
             return None
+        if op in ("exited", "terminated"):  # what the parent process saw of its child
+            with self._lock:
+                index = self._lanes.get(message.get("pid"))
+                if index is not None and op == "exited":
+                    self._exit_codes.setdefault(index, int(message.get("code", 0)))
+                elif index is not None:
+                    self._terminated.add(index)
+            return None
         if op in ("note", "guard", "tasks"):
             self._text(ev.PARENT_INDEX, ev.RESULT, {op: {k: v for k, v in message.items() if k != "op"}})
         return None
@@ -199,12 +208,14 @@ class ScriptRun:
         last = int(states[-1, 1]) if len(states) else None
         if stopped:
             how = ev.EXIT_STOPPED
+        elif lane in self._terminated and last != ev.DONE:
+            how = ev.EXIT_TERMINATED
         elif code == 0 and last != ev.CRASHED:
             how = ev.EXIT_DONE
         else:
             how = ev.EXIT_CRASHED
         rows = []
-        if last not in (ev.DONE, ev.CRASHED):
+        if last not in (ev.DONE, ev.CRASHED) and how in (ev.EXIT_DONE, ev.EXIT_CRASHED):
             rows.append((t_ns, lane, ev.STATE, ev.DONE if how == ev.EXIT_DONE else ev.CRASHED, 0))
         rows.append((t_ns, lane, ev.EXIT, ev.EXIT_UNKNOWN if code is None else code, how))
         self.emit(np.array(rows, dtype=np.int64))

@@ -1,18 +1,21 @@
-"""Two processes take turns holding one Lock."""
+"""The parent holds a Lock: the child waits for it (in vain, then again until it gets it)."""
 import multiprocessing as mp
-import time
 
 
-def work(lock, n):
+def work(lock, tried):
+    got = lock.acquire(timeout=0.05)  # the parent holds it: this one times out
+    print("first try", got)
+    tried.set()
     with lock:
-        time.sleep(0.03)
-        print("worker", n, "had the lock")
+        print("the child has the lock")
 
 
 if __name__ == "__main__":
     lock = mp.Lock()
-    procs = [mp.Process(target=work, args=(lock, n)) for n in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
+    tried = mp.Event()
+    lock.acquire()
+    p = mp.Process(target=work, args=(lock, tried))
+    p.start()
+    tried.wait()
+    lock.release()
+    p.join()
