@@ -197,7 +197,7 @@ class ScriptRun:
             main = self._lanes.get(self._process.pid) == lane if self._process else False
         if main:
             return  # the main process's end is read from its exit status, in ``run``
-        self._end_lane(lane, code, now)
+        self._end_lane(lane, code, now, stopped=self._stop.is_set() and code is None)
 
     def _end_lane(self, lane: int, code: int | None, t_ns: int, stopped: bool = False) -> None:
         with self._lock:

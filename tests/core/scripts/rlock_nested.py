@@ -4,8 +4,9 @@ import multiprocessing as mp
 
 def work(rlock):
     with rlock:
-        with rlock:
-            print("inside twice")
+        rlock.acquire()  # the same process takes it a second time
+        print("inside twice")
+        rlock.release()
 
 
 if __name__ == "__main__":
