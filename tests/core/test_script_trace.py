@@ -314,3 +314,10 @@ def test_killed_procscope_leaves_nothing():
         app.wait(10)
         app.stdout.close()
     assert_all_gone(p.pid for p in tree)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_module_of_the_script_called_app_is_its_own(method):
+    run, _trace, summary = trace_script("own_app/uses_own_app.py", method)
+    assert stdout(run) == "the student's own app module True\n" and run.exit_code == 0
+    assert objects(summary)["q"]["kind"] == "Queue"

@@ -394,6 +394,26 @@ def install() -> None:
         except Exception as exc:  # noqa: BLE001 - a Python whose multiprocessing differs: trace less, run anyway
             _failed_parts.append(f"{part.__module__}: {type(exc).__name__}: {exc}")
     _default_start_method()
+    _free_app_name(sys.modules[__name__], patches, pools)
 
 
 _failed_parts: list[str] = []
+
+
+def _free_app_name(*modules) -> None:
+    """The script may have a module or package called ``app`` of its own: ``import app`` must find it.
+
+    ProcScope's modules stay loaded (every hook holds them); only their names are taken out of
+    ``sys.modules``. What a pickle names (a pool task's wrapper, a traced lock's restorer) is
+    reached through private aliases that every process of the script registers here."""
+    for module in modules:
+        alias = "_procscope_" + module.__name__.rsplit(".", 1)[-1]
+        sys.modules[alias] = module
+        for value in vars(module).values():
+            if getattr(value, "__module__", None) == module.__name__ and callable(value):
+                try:
+                    value.__module__ = alias
+                except (AttributeError, TypeError):
+                    pass
+    for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+        del sys.modules[name]

@@ -1,4 +1,8 @@
-"""The script's main process: ``python -m app.core.script.boot SCRIPT ARGS...``.
+"""The script's main process: ``python .../app/core/script/boot.py SCRIPT ARGS...``.
+
+Run by its path, not as ``-m app...``: the script's folder or cwd may hold an ``app`` of its own,
+and by the time this runs, ``sitecustomize`` has installed the instrumentation and freed the
+name ``app`` (``agent._free_app_name``); the agent is reached by its private alias.
 
 Runs SCRIPT as ``python SCRIPT ARGS...`` would: as ``__main__`` (so that spawned children
 import it as ``__mp_main__``), with its ``sys.argv``, its folder first on ``sys.path``; an
@@ -16,17 +20,13 @@ import sys
 def main() -> None:
     script = os.path.abspath(sys.argv[1])
     sys.argv = sys.argv[1:]
-    sys.path[0] = os.path.dirname(script)  # ``-m`` put the cwd there; ``python SCRIPT`` puts the script's folder
-    from app.core import events as ev
-    from app.core.script import agent
-
-    agent.install()
+    sys.path[0] = os.path.dirname(script)  # this file's folder was there; ``python SCRIPT`` puts the script's
+    agent = _agent()
+    ev = agent.ev
     p = agent.connect("MainProcess", "main", main_file=script)
     if p is not None:
-        from app.core import probe as probe_module
-
-        probe_module.watch_parent()  # ProcScope killed: the script goes too
-        _flush_at_exit()
+        agent.probe_module.watch_parent()  # ProcScope killed: the script goes too
+        _flush_at_exit(agent)
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit:
@@ -47,13 +47,21 @@ def main() -> None:
         sys.exit(1)
 
 
-def _flush_at_exit() -> None:
+def _agent():
+    """The installed agent; installed here if ``sitecustomize`` could not (``python -S``, a hook that failed)."""
+    agent = sys.modules.get("_procscope_agent")
+    if agent is None:
+        from app.core.script import agent
+
+        agent.install()
+    return agent
+
+
+def _flush_at_exit(agent) -> None:
     """Send the last events after multiprocessing's own exit handler (it joins the children the
     script did not join, which shows as waiting), in that handler's place among the atexit calls."""
     import atexit
     from multiprocessing import util
-
-    from app.core.script import agent
 
     plain = util._exit_function
 

@@ -33,6 +33,7 @@ from app.core.trace import Trace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
 LINGER_S = 2.0  # after the main process ended: how long its children may take to report their end
 _LITTLE = sys.byteorder == "little"
 
@@ -289,7 +290,7 @@ class ScriptRun:
         return self.trace
 
     def _start(self, address: str, key: bytes) -> None:
-        command = [sys.executable, "-m", "app.core.script.boot", self.script, *self.args]
+        command = [sys.executable, BOOT, self.script, *self.args]
         kwargs = {}
         if os.name == "posix":
             kwargs["start_new_session"] = True  # one process group: everything it starts is ended with it
