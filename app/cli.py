@@ -459,7 +459,7 @@ def _trace(args) -> int:
         summary = build_summary(trace)
         _write_outputs(trace, summary, outputs, lang)
     _print_script_summary(summary, lang)
-    if summary["status"] == RunStatus.TIMEOUT:
+    if summary["status"] in (RunStatus.TIMEOUT, RunStatus.STOPPED):  # ProcScope ended it, not the script
         return EXIT_SCRIPT_TIMEOUT
     code = runner.exit_code
     if code is None:

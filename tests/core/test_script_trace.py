@@ -321,3 +321,21 @@ def test_a_module_of_the_script_called_app_is_its_own(method):
     run, _trace, summary = trace_script("own_app/uses_own_app.py", method)
     assert stdout(run) == "the student's own app module True\n" and run.exit_code == 0
     assert objects(summary)["q"]["kind"] == "Queue"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_sigterm_ends_the_script_and_everything_it_started():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    app = subprocess.Popen([sys.executable, "-m", "app", "trace", "tests/core/scripts/hangs.py"], cwd=str(ROOT),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert app.stdout.readline() == b"child started\n"
+        tree = psutil.Process(app.pid).children(recursive=True)
+        app.send_signal(signal.SIGTERM)
+        _out, err = app.communicate(timeout=30)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    assert app.returncode == 3 and b"SIGTERM" in err
+    assert_all_gone(p.pid for p in tree)

@@ -273,6 +273,9 @@ class ScriptRun:
                 status = self._stop_reason or RunStatus.STOPPED
             else:
                 self._linger()
+        except KeyboardInterrupt:  # Ctrl+C reaches ProcScope only (the script has a session of its own)
+            self._stop_reason = status = RunStatus.STOPPED
+            self._stop.set()
         finally:
             self._end_all(stopped=status != RunStatus.DONE)
             self._accepting = False
