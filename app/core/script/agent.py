@@ -150,14 +150,21 @@ def note(key: str, en: str, zh: str) -> None:
         pass
 
 
-def register(kind: str, name: str, where: tuple[str, int] | None, op: str = "object") -> int | None:
-    """An id for a new traced object (``op`` "value": a value slot), from ProcScope."""
+def register(kind: str, name: str, where: tuple[str, int] | None, op: str = "object",
+             key: str | None = None) -> int | None:
+    """An id for a new traced object (``op`` "value": a value slot), from ProcScope; ``key`` names an object
+    that other processes know by the same key (a Manager's proxy)."""
+    file, line = where or (None, None)
+    return ask({"op": op, "kind": kind, "name": name, "file": file, "line": line, "pid": os.getpid(), "key": key})
+
+
+def ask(message: dict) -> int | None:
+    """ProcScope's answer to a control message (an id; -1: none), or None if it cannot be asked."""
     p = probe
     if p is None:
         return None
-    file, line = where or (None, None)
     try:
-        return p.ask({"op": op, "kind": kind, "name": name, "file": file, "line": line, "pid": os.getpid()})
+        return p.ask(message)
     except Exception:  # noqa: BLE001
         return None
 
@@ -386,15 +393,15 @@ def install() -> None:
     os.register_at_fork(after_in_child=_after_fork_in_child)
     _patch_processes()
     _tee_streams()
-    from app.core.script import patches, pools
+    from app.core.script import managed, patches, pools
 
-    for part in (patches.install, pools.install):
+    for part in (patches.install, pools.install, managed.install):
         try:
             part()
         except Exception as exc:  # noqa: BLE001 - a Python whose multiprocessing differs: trace less, run anyway
             _failed_parts.append(f"{part.__module__}: {type(exc).__name__}: {exc}")
     _default_start_method()
-    _free_app_name(sys.modules[__name__], patches, pools)
+    _free_app_name(sys.modules[__name__], patches, pools, managed)
 
 
 _failed_parts: list[str] = []

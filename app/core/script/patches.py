@@ -386,15 +386,7 @@ def _patch_factories() -> None:
         return ends
 
     base.Pipe = Pipe
-    manager = base.Manager
 
-    def Manager(self):  # noqa: N802
-        agent.note("manager", "Objects made by a Manager (its Lock, Queue, Value, dict, list) are not traced; "
-                   "its server process is.", "Manager 创建的对象（Lock、Queue、Value、dict、list）未被追踪；"
-                   "它的服务进程会被记录。")
-        return manager(self)
-
-    base.Manager = Manager
     for name in ("RawValue", "RawArray"):
         setattr(base, name, _noted(getattr(base, name)))
     # ``multiprocessing.Lock`` and the others are methods bound when multiprocessing was imported: bind again

@@ -34,6 +34,8 @@ def summarize_script(trace: Trace) -> dict:
             tasks_of[payload["tasks"].get("first")] = payload["tasks"].get("function")
         elif "exit_code" in payload:
             facts = payload
+    named = {o["name"] for o in objects if not o["slot"]}
+    objects = [o for o in objects if not (o["slot"] and o["name"] in named)]  # a Manager Value: one entry
     procs = trace.processes()
     recs = trace.records
     task_rows = recs[(recs[:, 2] == ev.TASK) & (recs[:, 4] == ev.TASK_START)]

@@ -62,6 +62,7 @@ class ScriptRun:
         self._ended: set[int] = set()
         self._terminated: set[int] = set()  # lanes their parent terminated or killed (a Pool's workers)
         self._objects = 0
+        self._keyed: dict[tuple, dict] = {}  # ("object" | "value", key) -> what was registered under it
         self._stop = threading.Event()
         self._stop_reason: RunStatus | None = None
         self._process: subprocess.Popen | None = None
@@ -159,8 +160,23 @@ class ScriptRun:
             self._lane(int(message["pid"]), {"name": message.get("name"), "role": message.get("role"),
                                             "requested_ns": message.get("requested_ns")})
             return None
-        if op in ("object", "value"):
+        if op == "lookup":  # a Manager's object, used by a process that did not make it
             with self._lock:
+                return self._keyed.get(("object", message.get("key")), {}).get("id", -1)
+        if op in ("object", "value"):
+            message = dict(message)
+            if message.get("object_key") is not None:  # a Manager Value's, or one key of its dict or list
+                with self._lock:
+                    owner = self._keyed.get(("object", message["object_key"]))
+                if owner is None:
+                    return -1
+                item = message.get("item")
+                message.update(name=owner["name"] if item is None else f"{owner['name']}[{item}]",
+                               file=owner["file"], line=owner["line"], key=f"{message['object_key']}/{item}")
+            key = (op, message.get("key")) if message.get("key") is not None else None
+            with self._lock:
+                if key is not None and key in self._keyed:
+                    return self._keyed[key]["id"]
                 if op == "value":
                     slots = self.trace.meta["value_slots"]
                     oid = len(slots)
@@ -169,6 +185,8 @@ class ScriptRun:
                 else:
                     oid = self._objects
                     self._objects += 1
+                if key is not None:
+                    self._keyed[key] = dict(message, id=oid)
             where = {k: message.get(k) for k in ("kind", "name", "file", "line")}
             self._text(ev.PARENT_INDEX, ev.RESULT, {"object": dict(where, id=oid, slot=op == "value",
                                                                    creator_lane=lane)})
