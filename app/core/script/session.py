@@ -60,7 +60,8 @@ class ScriptRun:
         self._exit_codes: dict[int, int] = {}  # lane -> what it reported
         self._open_lanes: set[int] = set()  # lanes whose connection is open
         self._ended: set[int] = set()
-        self._terminated: set[int] = set()  # lanes their parent terminated or killed (a Pool's workers)
+        self._terminated: set[int] = set()
+        self._closed_at: dict[int, int] = {}  # lanes that ended without reporting how: when  # lanes their parent terminated or killed (a Pool's workers)
         self._objects = 0
         self._keyed: dict[tuple, dict] = {}  # ("object" | "value", key) -> what was registered under it
         self._stop = threading.Event()
@@ -216,6 +217,12 @@ class ScriptRun:
             main = self._lanes.get(self._process.pid) == lane if self._process else False
         if main:
             return  # the main process's end is read from its exit status, in ``run``
+        if code is None and not self._stop.is_set():
+            # Gone without a word: killed. Its parent may yet say it terminated it (a Pool's workers): the
+            # lane ends at this time, but how is decided at the end of the run.
+            with self._lock:
+                self._closed_at[lane] = now
+            return
         self._end_lane(lane, code, now, stopped=self._stop.is_set() and code is None)
 
     def _end_lane(self, lane: int, code: int | None, t_ns: int, stopped: bool = False) -> None:
@@ -367,7 +374,9 @@ class ScriptRun:
         if main_lane is not None:
             self._end_lane(main_lane, code, now, stopped=stopped)
         for lane in sorted(set(lanes.values()) - {main_lane}):
-            self._end_lane(lane, self._exit_codes.get(lane), now, stopped=stopped)
+            with self._lock:
+                closed = self._closed_at.get(lane)
+            self._end_lane(lane, self._exit_codes.get(lane), closed or now, stopped=stopped and closed is None)
         if self.capture_output:
             for name in ("stdout", "stderr"):
                 stream = getattr(self._process, name)
