@@ -16,8 +16,8 @@ from pathlib import Path
 from time import perf_counter_ns
 
 from app.core.script.session import ScriptRun
-from tests.bench.common import figure
 from tests.bench.bench_overhead import calibrate
+from tests.bench.common import figure
 
 SCRIPT = str(Path(__file__).with_name("script_work.py"))
 WORK_US = 1000.0
