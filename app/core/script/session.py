@@ -60,8 +60,8 @@ class ScriptRun:
         self._exit_codes: dict[int, int] = {}  # lane -> what it reported
         self._open_lanes: set[int] = set()  # lanes whose connection is open
         self._ended: set[int] = set()
-        self._terminated: set[int] = set()
-        self._closed_at: dict[int, int] = {}  # lanes that ended without reporting how: when  # lanes their parent terminated or killed (a Pool's workers)
+        self._terminated: set[int] = set()  # lanes their parent terminated or killed (a Pool's workers)
+        self._closed_at: dict[int, int] = {}  # lanes that ended without reporting how: when
         self._objects = 0
         self._keyed: dict[tuple, dict] = {}  # ("object" | "value", key) -> what was registered under it
         self._stop = threading.Event()
