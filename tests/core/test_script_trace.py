@@ -357,3 +357,10 @@ def test_manager_lock_value_and_dict(method):
     slots = {s["name"]: k for k, s in enumerate(trace.meta["value_slots"])}
     assert trace.values(slots["total"])[1].tolist() == [0, 1, 2]
     assert trace.values(slots["scores['w1']"])[1].tolist() == [11]
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="fork is not available here")
+def test_a_script_keeps_its_own_start_method():
+    run, _trace, summary = trace_script("own_start_method.py", "fork")
+    assert stdout(run) == "child main __mp_main__\nmethod spawn\n"
+    assert lane(summary, "Process-1")["main_module"] == "__mp_main__"
