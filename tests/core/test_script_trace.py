@@ -364,3 +364,11 @@ def test_a_script_keeps_its_own_start_method():
     run, _trace, summary = trace_script("own_start_method.py", "fork")
     assert stdout(run) == "child main __mp_main__\nmethod spawn\n"
     assert lane(summary, "Process-1")["main_module"] == "__mp_main__"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_child_never_joined_is_ended_and_said(method):
+    run, _trace, summary = trace_script("never_joins.py", method)
+    assert run.exit_code == 0 and stdout(run) == "leaving\n"
+    assert summary["result"]["left_running"] == ["Sleeper"] and lane(summary, "Sleeper")["ended"] == "stopped"
+    assert "never joined" in summary["result"]["explanation"]["en"]

@@ -452,6 +452,8 @@ def _patch_sleep() -> None:
         finally:
             agent.leave(p)
 
+    # Pickled as ``time.sleep``, as the plain one is (``Process(target=time.sleep)`` under spawn)
+    traced_sleep.__module__, traced_sleep.__qualname__, traced_sleep.__name__ = "time", "sleep", "sleep"
     time.sleep = traced_sleep
 
 

@@ -19,7 +19,7 @@ from app.core.trace import Trace
 
 def summarize_script(trace: Trace) -> dict:
     params = trace.meta.get("params") or {}
-    objects, notes, guard, tasks_of, facts = [], [], None, {}, {}
+    objects, notes, guard, tasks_of, facts, left = [], [], None, {}, {}, []
     for payload in trace.results(ev.PARENT_INDEX):
         if not isinstance(payload, dict):
             continue
@@ -34,6 +34,8 @@ def summarize_script(trace: Trace) -> dict:
             tasks_of[payload["tasks"].get("first")] = payload["tasks"].get("function")
         elif "exit_code" in payload:
             facts = payload
+        elif "left_running" in payload:
+            left = payload["left_running"]
     named = {o["name"] for o in objects if not o["slot"]}
     objects = [o for o in objects if not (o["slot"] and o["name"] in named)]  # a Manager Value: one entry
     procs = trace.processes()
@@ -57,6 +59,7 @@ def summarize_script(trace: Trace) -> dict:
         "guard_missing": guard is not None,
         "notes": notes,
         "crashed": crashed,
+        "left_running": left,
     }
     result["explanation"] = _explain(result, trace.meta.get("status"), facts.get("timeout_s"), guard)
     return result
@@ -103,6 +106,10 @@ def _explain(result: dict, status, timeout_s, guard) -> dict:
         zh.append("一个 spawn 子进程重新执行了脚本的顶层代码并试图自己启动进程：脚本缺少 "
                   "`if __name__ == \"__main__\":` 保护。在 spawn 方式下（Windows 和 macOS 的默认方式），每个子进程都"
                   "会以 __mp_main__ 的名字导入主模块，所以启动进程的代码必须放在这个保护之下。")
+    if result["left_running"]:
+        names = ", ".join(result["left_running"])
+        en.append(f"Still running when the main process ended (never joined): {names}; ProcScope ended them.")
+        zh.append(f"主进程结束时仍在运行（从未 join）：{names}；ProcScope 结束了它们。")
     if result["crashed"]:
         names = ", ".join(result["crashed"])
         en.append(f"Ended by an error or a non-zero exit: {names} (tracebacks under errors).")

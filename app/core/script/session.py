@@ -62,6 +62,7 @@ class ScriptRun:
         self._ended: set[int] = set()
         self._terminated: set[int] = set()  # lanes their parent terminated or killed (a Pool's workers)
         self._closed_at: dict[int, int] = {}  # lanes that ended without reporting how: when
+        self._left_at_end: set[int] = set()  # lanes still running when the main process ended
         self._objects = 0
         self._keyed: dict[tuple, dict] = {}  # ("object" | "value", key) -> what was registered under it
         self._stop = threading.Event()
@@ -297,6 +298,7 @@ class ScriptRun:
             if self._stop.is_set():
                 status = self._stop_reason or RunStatus.STOPPED
             else:
+                self._left_at_end = self._still_running()  # they now see their parent gone, and go
                 self._linger()
         except KeyboardInterrupt:  # Ctrl+C reaches ProcScope only (the script has a session of its own)
             self._stop_reason = status = RunStatus.STOPPED
@@ -340,6 +342,13 @@ class ScriptRun:
         stream = getattr(self._process, name)
         self.output[name] = stream.read()
 
+    def _still_running(self) -> set[int]:
+        """Lanes but the main one that have not ended, as far as ProcScope knows."""
+        with self._lock:
+            main_lane = self._lanes.get(self._process.pid)
+            return {i for i in self._lanes.values() if i != main_lane and i not in self._ended
+                    and i not in self._closed_at and i not in self._exit_codes and i not in self._terminated}
+
     def _linger(self) -> None:
         """The main process ended: give its children (not joined, daemons) a moment to report their end."""
         deadline = perf_counter_ns() + int(LINGER_S * 1e9)
@@ -352,8 +361,14 @@ class ScriptRun:
 
     def _end_all(self, stopped: bool) -> None:
         """Kill every process of the script that is left, then close their lanes."""
+        left = self._still_running()
         with self._lock:
             known = list(self._known.values())
+            left |= {i for i in self._left_at_end if i not in self._exit_codes}
+        if not stopped and left and self._process.poll() is not None:
+            # The main process ended and left these running (never joined, or it died): ProcScope ends them
+            names = sorted(p.name for i, p in self.trace.processes().items() if i in left)
+            self._text(ev.PARENT_INDEX, ev.RESULT, {"left_running": names})
         kill_tree(self._process, known)
         try:
             self._process.wait(5)
@@ -376,7 +391,8 @@ class ScriptRun:
         for lane in sorted(set(lanes.values()) - {main_lane}):
             with self._lock:
                 closed = self._closed_at.get(lane)
-            self._end_lane(lane, self._exit_codes.get(lane), closed or now, stopped=stopped and closed is None)
+            self._end_lane(lane, self._exit_codes.get(lane), closed or now,
+                           stopped=(stopped and closed is None) or lane in left)
         if self.capture_output:
             for name in ("stdout", "stderr"):
                 stream = getattr(self._process, name)
