@@ -372,3 +372,11 @@ def test_a_child_never_joined_is_ended_and_said(method):
     assert run.exit_code == 0 and stdout(run) == "leaving\n"
     assert summary["result"]["left_running"] == ["Sleeper"] and lane(summary, "Sleeper")["ended"] == "stopped"
     assert "never joined" in summary["result"]["explanation"]["en"]
+
+
+def test_what_cannot_be_traced_is_said_once():
+    run, _trace, summary = trace_script("untraceable.py")
+    assert stdout(run) == "got 3 True\n" and run.exit_code == 0
+    keys = [n["key"] for n in summary["result"]["notes"]]
+    assert sorted(keys) == ["manager-queue", "raw-values"]  # once each, though each happened twice
+    assert all(n["en"] and n["zh"] for n in summary["result"]["notes"])

@@ -91,7 +91,7 @@ def connect(name: str, role: str, first_state: int = ev.WORKING, main_file: str 
     probe = _Probe(conn, index)
     held.clear()
     probe.block(first_state)
-    for failed in _failed_parts:
+    for failed in _failed_parts + _late_failures():
         note("install:" + failed, f"Part of the instrumentation could not attach ({failed}); that part is not traced.",
              f"部分追踪未能接入（{failed}），这部分未被记录。")
     return probe
@@ -401,10 +401,17 @@ def install() -> None:
         except Exception as exc:  # noqa: BLE001 - a Python whose multiprocessing differs: trace less, run anyway
             _failed_parts.append(f"{part.__module__}: {type(exc).__name__}: {exc}")
     _default_start_method()
-    _free_app_name(sys.modules[__name__], patches, pools, managed)
+    from app.core.script import after_import
+
+    _free_app_name(sys.modules[__name__], patches, pools, managed, after_import)
 
 
 _failed_parts: list[str] = []
+
+
+def _late_failures() -> list[str]:
+    after_import = sys.modules.get("_procscope_after_import")
+    return list(after_import.failed) if after_import is not None else []
 
 
 def _free_app_name(*modules) -> None:

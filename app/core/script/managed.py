@@ -166,5 +166,10 @@ def _container_writes(cls, label: str) -> None:
 
 
 def install() -> None:
-    _patch_creation()
-    _patch_proxies()
+    from app.core.script import after_import
+
+    def patch():
+        _patch_creation()
+        _patch_proxies()
+
+    after_import.install({"multiprocessing.managers": patch})

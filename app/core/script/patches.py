@@ -464,9 +464,10 @@ def _is_main_thread() -> bool:
 
 
 def install() -> None:
-    _patch_sync()
-    _patch_queues()
+    from app.core.script import after_import
+
     _patch_connections()
-    _patch_values()
     _patch_factories()
     _patch_sleep()
+    after_import.install({"multiprocessing.synchronize": _patch_sync, "multiprocessing.queues": _patch_queues,
+                          "multiprocessing.sharedctypes": _patch_values})

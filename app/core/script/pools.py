@@ -162,5 +162,6 @@ def _patch_executor() -> None:
 
 
 def install() -> None:
-    _patch_pool()
-    _patch_executor()
+    from app.core.script import after_import
+
+    after_import.install({"multiprocessing.pool": _patch_pool, "concurrent.futures.process": _patch_executor})

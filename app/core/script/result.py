@@ -27,7 +27,8 @@ def summarize_script(trace: Trace) -> dict:
             obj = payload["object"]
             objects.append({k: obj.get(k) for k in ("kind", "name", "file", "line", "id", "slot")})
         elif "note" in payload:
-            notes.append({k: payload["note"].get(k) for k in ("key", "en", "zh")})
+            if payload["note"].get("key") not in {n["key"] for n in notes}:  # once, whichever processes said it
+                notes.append({k: payload["note"].get(k) for k in ("key", "en", "zh")})
         elif "guard" in payload:
             guard = guard or payload["guard"].get("file") or params.get("script")
         elif "tasks" in payload:

@@ -263,10 +263,6 @@ class ScriptRun:
         else:
             env.pop(protocol.ENV_START_METHOD, None)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (SITE, ROOT, env.get("PYTHONPATH")) if p)
-        env.pop("PYTHONSTARTUP", None)
-        env["PYTHONUNBUFFERED"] = env.get("PYTHONUNBUFFERED", "")
-        if not env["PYTHONUNBUFFERED"]:
-            del env["PYTHONUNBUFFERED"]
         return env
 
     def run(self, timeout: float | None = None) -> Trace:
