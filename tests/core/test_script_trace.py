@@ -380,3 +380,10 @@ def test_what_cannot_be_traced_is_said_once():
     keys = [n["key"] for n in summary["result"]["notes"]]
     assert sorted(keys) == ["manager-queue", "raw-values"]  # once each, though each happened twice
     assert all(n["en"] and n["zh"] for n in summary["result"]["notes"])
+
+
+def test_cli_script_reads_its_standard_input():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "app", "trace", "tests/core/scripts/reads_stdin.py"], cwd=str(ROOT),
+                            env=env, input=b"hello\n", capture_output=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == b"read HELLO\n"

@@ -327,7 +327,7 @@ class ScriptRun:
         elif self._stdout is not None:
             kwargs["stdout"] = self._stdout
         self._process = subprocess.Popen(command, cwd=os.getcwd(), env=self._environment(address, key),
-                                         stdin=subprocess.DEVNULL, **kwargs)
+                                         stdin=subprocess.DEVNULL if self.capture_output else None, **kwargs)
         self._lane(self._process.pid, {"name": "MainProcess", "role": "main",
                                        "requested_ns": self.trace.meta["t0_ns"]})
         if self.capture_output:
