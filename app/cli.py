@@ -2,7 +2,7 @@
 
 Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
 what is allowed; nothing written, nothing started) · 3 the run failed, crashed
-or timed out, or an output could not be written or drawn (one line naming it and
+or timed out, a ``--schedule`` step was refused, or an output could not be written or drawn (one line naming it and
 the OS error; no output file kept) or SIGTERM stopped it (everything it started
 is gone, nothing written).
 
@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--png", metavar="FILE",
                        help="the activity lanes and shared values of the finished run as one PNG image")
     p_run.add_argument("--timeout", metavar="S", help="stop the run after S seconds (exit code 3)")
+    p_run.add_argument("--schedule", metavar="1,2,1,2",
+                       help="step mode: every worker is held at each step point (a read, a write, a lock, a queue "
+                            "call, ...) and let through in this order, by process number (1 = Process-1); then "
+                            "the run goes on freely. A step for a blocked or ended process is refused (exit code 3)")
     p_run.add_argument("--lang", choices=("en", "zh"), default=None,
                        help="language of the explanation and the image (default: the locale's)")
     p_code = sub.add_parser("code", help="print the runnable script of a lesson")
@@ -190,7 +194,8 @@ def _timeout(text: str | None) -> float | None:
 def _run(args) -> int:
     from app.core.runner import Runner
 
-    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method)
+    schedule = _schedule(args)
+    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method, schedule=schedule)
     timeout = _timeout(args.timeout)
     if args.png == STDOUT:
         raise ParamError("--png: '-' is not allowed (an image is not printed); allowed: a file path in a writable "
@@ -213,7 +218,27 @@ def _run(args) -> int:
     human = sys.stderr if any(path == STDOUT for _option, path in outputs) else sys.stdout
     if args.json_out != STDOUT:
         _print_human(trace, summary, lang, human)
-    return EXIT_OK if summary["status"] == RunStatus.DONE else EXIT_FAILED
+    refused = any("refused" in step for step in summary.get("schedule_refused", []))
+    return EXIT_OK if summary["status"] == RunStatus.DONE and not refused else EXIT_FAILED
+
+
+def _schedule(args) -> list[int] | None:
+    """``--schedule``, checked before anything starts: its numbers, or None without it."""
+    if args.schedule is None:
+        return None
+    from app.core.lessons import get_lesson
+    from app.core.params import resolve
+    from app.core.stepping import ScheduleError, parse_schedule
+
+    lesson = get_lesson(args.lesson)
+    if not lesson.step_points:
+        raise ParamError(f"--schedule: lesson {lesson.id} has no step points (no shared state to race on); "
+                         "allowed: --schedule with counter, shared_array, manager, sync, deadlock or queue_relay")
+    values = resolve(lesson.params, parse_assignments(args.assignments), lesson.id)
+    try:
+        return parse_schedule(args.schedule, lesson.step_workers(values))
+    except ScheduleError as exc:
+        raise ParamError(str(exc)) from None
 
 
 def _check_descriptors(values: dict) -> None:
@@ -381,6 +406,9 @@ def _print_human(trace, summary: dict, lang: str, stream) -> None:
             print("    " + error.strip().replace("\n", "\n    "))
     for error in summary["errors"]:
         print("  parent: " + error.strip().replace("\n", "\n    "))
+    if summary.get("schedule"):
+        steps = ", ".join(f"{s['process']}: {s['point']} {s['object']}" for s in summary["schedule"])
+        print(f"  schedule taken: {steps}")
     print()
     print(result.get("explanation", {}).get(lang, ""))
 

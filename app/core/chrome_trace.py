@@ -268,7 +268,7 @@ def _lifecycle_instants(info: ProcessInfo, crash_rows: np.ndarray, pid: int, us)
     return out
 
 
-_TEXT_NAMES = {ev.PRINT: "print", ev.RESULT: "result", ev.ERROR: "error"}
+_TEXT_NAMES = {ev.PRINT: "print", ev.RESULT: "result", ev.ERROR: "error", ev.STEP: "step"}
 
 
 def _text_instant(kind: int, payload, t_ns: int, pid: int, us) -> dict:

@@ -31,6 +31,7 @@ from app.core.lessons import get_lesson
 from app.core.params import ParamError, resolve
 from app.core.pipe_waiter import PipeWaiter
 from app.core.sampler import Sampler
+from app.core.stepping import Stepper
 from app.core.trace import Trace
 from app.core.waitfor import WaitForGraph
 
@@ -66,7 +67,7 @@ def check_start_method(method: str) -> None:
 
 class Runner:
     def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
-                 listener=None, sample_hz: float | None = 4.0):
+                 listener=None, sample_hz: float | None = 4.0, schedule: list[int] | None = None):
         self.lesson = get_lesson(lesson_id)
         self.values = resolve(self.lesson.params, given or {}, lesson_id)
         self.lesson.check(self.values)
@@ -110,6 +111,11 @@ class Runner:
         self._next_index = None
         self._waitfor = WaitForGraph()
         self._deadlock: dict | None = None
+        self._stepper = None  # step mode: the schedule's workers are held at their step points
+        if schedule:
+            self._stepper = Stepper(self.ctx, schedule, self.emit_text, self._stop.is_set)
+            self._listener = self._stepper.tap(listener)
+            self.trace.meta["schedule"] = ",".join(map(str, schedule))
 
     # --- the event path -------------------------------------------------------------
     def emit(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -229,6 +235,8 @@ class Runner:
         ctx = self.ctx if method is None else multiprocessing.get_context(method)
         index = self.allocate_index()
         reader, writer = ctx.Pipe(duplex=False)
+        if self._stepper is not None:
+            target = self._stepper.gate(index, target)
         process = ctx.Process(
             target=probe_module.worker_entry, args=(target, writer, index, self.values["tempo"], tuple(args)),
             name=name or f"Process-{index + 1}",
@@ -345,6 +353,8 @@ class Runner:
         self.trace.meta["status"] = RunStatus.RUNNING
         receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
         receiver.start()
+        if self._stepper is not None:
+            self._stepper.start()
         sampler = None
         if self._sample_hz:
             sampler = Sampler(self.live_pids, lambda recs: self.emit(recs), self._sample_hz)
@@ -368,6 +378,8 @@ class Runner:
         finally:
             if timer is not None:
                 timer.cancel()
+            if self._stepper is not None:
+                self._stepper.close()
             if self._stop.is_set() and status == RunStatus.DONE:
                 status = self._stop_reason or RunStatus.STOPPED
             self._shutdown(stopped=status != RunStatus.DONE)

@@ -42,7 +42,7 @@ NUMBER_LIMIT = 1e300  # value-slot figures are plotted: beyond this, arithmetic 
 _READ_CHUNK = 16 * 2**20
 
 MEMBERS = ("format.json", "meta.json", "texts.json", "records.npy")
-TEXT_KINDS = (ev.PRINT, ev.RESULT, ev.ERROR, ev.HELLO, ev.META)
+TEXT_KINDS = (ev.PRINT, ev.RESULT, ev.ERROR, ev.HELLO, ev.META, ev.STEP)
 RECORD_KINDS = (ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK, ev.EXIT, ev.SAMPLE, ev.LOCK)
 _RECORD_COLUMNS = ("t_ns", "process", "kind", "a", "b")
 
@@ -367,6 +367,9 @@ def _check_text_event(path: str, n: int, item) -> None:
                                                        "以下之一：" + ", ".join(map(str, TEXT_KINDS))), shown(kind))
     if kind in (ev.PRINT, ev.ERROR):
         check_str(path, f"{field} text", payload, allow_none=False)
+    elif kind == ev.STEP:
+        if not isinstance(payload, dict):
+            raise TraceFormatError(path, f"{field} payload", ("a JSON object", "JSON 对象"), shown(payload))
     elif kind in (ev.HELLO, ev.META):
         if not isinstance(payload, dict):
             raise TraceFormatError(path, f"{field} payload", ("a JSON object", "JSON 对象"), shown(payload))

@@ -5,7 +5,7 @@ end of the run under the Details panel)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QSize
 from PySide6.QtWidgets import QApplication
 
 from app.gui.main_window import MainWindow
@@ -76,4 +76,30 @@ def test_the_cpu_axis_reads_0_to_100_even_with_no_sample_in_view(qtbot, window):
     QApplication.processEvents()
     low, high = window.resources.getPlotItem().getViewBox().viewRange()[1]
     assert low <= 0.0 and high >= 100.0, (low, high)
+    assert_all_gone(pids_of(window))
+
+
+def test_the_time_axis_label_fits_under_the_axis_at_200_percent(qtbot, window):
+    configure(window, "deadlock", RUNS["deadlock"])
+    run_and_wait(qtbot, window)
+    small(window, qtbot, QSize(960, 540))  # 1920×1080 at 200 %
+    QApplication.processEvents()
+    axis = window.activity.getPlotItem().getAxis("bottom")
+    text = axis.labelText
+    assert window.activity._startup_s is not None, "the run should fold its start-up"
+    assert text.startswith(("time (s)", "时间（秒）"))
+    width = axis.label.boundingRect().width()
+    assert width <= axis.width(), (text, width, axis.width())
+    assert_all_gone(pids_of(window))
+
+
+def test_the_time_axis_label_is_centred_under_the_axis(qtbot, window):
+    small(window, qtbot)
+    configure(window, "deadlock", RUNS["deadlock"])
+    run_and_wait(qtbot, window)
+    QApplication.processEvents()
+    axis = window.activity.getPlotItem().getAxis("bottom")
+    label = axis.label.mapRectToParent(axis.label.boundingRect())
+    assert label.left() >= -1 and label.right() <= axis.width() + 1, (axis.labelText, label, axis.width())
+    assert abs(label.center().x() - axis.width() / 2) <= 2, (label.center().x(), axis.width())
     assert_all_gone(pids_of(window))

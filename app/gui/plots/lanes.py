@@ -234,6 +234,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if plot_alive(self):
             self._fit_legend()  # here too: a legend too wide for a narrower widget keeps the view box's width
             self._fit_title()
+            self._update_startup_note()
 
     def _fit_legend(self, *_args) -> None:
         """The states' legend in as many rows as the plot's width needs: every state always shown, never
@@ -580,13 +581,19 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
 
     def _update_startup_note(self) -> None:
         """The time axis's label says when start-up is left out of the view (outside the lanes, not on them)."""
-        text = self.tr("time (s)")
+        texts = [self.tr("time (s)")]
         if self._startup_s is not None:
-            text = self.tr("time (s) · start-up 0–{s} s hidden").format(
-                s=f"{self._startup_s:.2f}")
-        if text != self._bottom_text:
-            self._bottom_text = text
-            self.getPlotItem().setLabel("bottom", text)
+            texts = [self.tr("time (s) · start-up 0–{s} s hidden").format(s=f"{self._startup_s:.2f}"),
+                     self.tr("time (s) · start-up hidden"), texts[0]]
+        axis = self.getPlotItem().getAxis("bottom")
+        room = axis.width() or self.width()
+        for text in texts:  # the longest that fits under the axis (200 %, Chinese): pyqtgraph would clip it
+            if text != self._bottom_text:
+                self._bottom_text = text
+                self.getPlotItem().setLabel("bottom", text)
+                axis.resizeEvent(None)  # pyqtgraph centres the label only on a resize: else it keeps the old x
+            if axis.label.boundingRect().width() <= room:
+                break
 
     def _set_range(self, x0: float, x1: float) -> None:
         self._setting_range = True
