@@ -13,7 +13,7 @@ import struct
 ENV_ADDRESS = "PROCSCOPE_SCRIPT_ADDRESS"  # the Listener's address: a script process connects to it
 ENV_KEY = "PROCSCOPE_SCRIPT_KEY"  # hex authkey of that Listener
 ENV_START_METHOD = "PROCSCOPE_SCRIPT_START_METHOD"  # the default start method, when --start-method is given
-ENV_SITE = "PROCSCOPE_SCRIPT_SITE"  # the folder of our sitecustomize: removed from sys.path once it ran
+ENV_PARENT = "PROCSCOPE_SCRIPT_PARENT"  # ProcScope's pid: the script's main process exits when it is gone
 
 TAG_CONTROL = 3
 CONTROL_TAG_BYTES = struct.pack("q", TAG_CONTROL)

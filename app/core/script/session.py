@@ -257,7 +257,7 @@ class ScriptRun:
         env = dict(os.environ)
         env[protocol.ENV_ADDRESS] = address
         env[protocol.ENV_KEY] = key.hex()
-        env[protocol.ENV_SITE] = SITE
+        env[protocol.ENV_PARENT] = str(os.getpid())
         if self.start_method:
             env[protocol.ENV_START_METHOD] = self.start_method
         else:
