@@ -420,7 +420,8 @@ def _add_trace_parser(sub) -> None:
                     "the current folder as its cwd), and record every process, lock, queue, pipe, pool task, "
                     "shared value and print of it, as a lesson's run. Its output goes where it would go; the "
                     "summary goes to the standard error. Exit code: the script's own; 2 bad input (no such file, "
-                    "not a Python file, a syntax error); 3 --timeout, Ctrl+C or SIGTERM ended it (no process of it is left).")
+                    "not a Python file, a syntax error); 3 --timeout, Ctrl+C or SIGTERM ended it (no process of it "
+                    "is left).")
     p_trace.add_argument("script", metavar="SCRIPT", help="the Python file to run")
     p_trace.add_argument("rest", nargs=argparse.REMAINDER, metavar="-- SCRIPT_ARGS",
                          help="arguments for the script, after -- (the options may come before or after SCRIPT)")
