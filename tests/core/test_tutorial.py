@@ -245,8 +245,10 @@ def test_the_array_section_has_output_but_no_program():
 
 def test_basics_each_child_reports_mp_main_and_the_parent(tmp_path):
     out, _err, pid = run_tutorial(tmp_path, scaled(BASICS, small=("range(5)", "range(3)")))
-    assert re.findall(r"模块名称: (\S+)", out) == ["__mp_main__"] * 3
-    assert [int(x) for x in re.findall(r"父进程 id: (\d+)", out)] == [pid] * 3
+    # The children print at once and print() writes its arguments one by one, so their lines interleave
+    # ("模块名称: 模块名称: __mp_main__\n __mp_main__"): count what they said, not whole lines.
+    assert out.count("__mp_main__") == 3 and out.count("模块名称:") == 3
+    assert re.findall(r"\d+", out).count(str(pid)) == 3  # each child's parent id is the program's pid
     # The lesson started from a script file, as the tutorial's program is: the same __main__, the same parent.
     root = Path(__file__).resolve().parents[2]
     script = tmp_path / "lesson_basics.py"
@@ -263,8 +265,8 @@ def test_basics_each_child_reports_mp_main_and_the_parent(tmp_path):
 
 def test_isolation_the_parents_list_stays_empty(tmp_path):
     out, _err, _pid = run_tutorial(tmp_path, scaled(ISOLATION, small=("range(5)", "range(3)")))
-    assert "The end of list_1: []" in out
-    children = sorted(ast.literal_eval(x) for x in re.findall(r"and lis is\s+(\[.*?\])", out))
+    assert "The end of list_1:" in out and "[]" in out  # (the children's words may fall between the two)
+    children = sorted(ast.literal_eval(x) for x in re.findall(r"\[\d+\]", out))  # lines may interleave
     result = lesson("isolation", workers=3)["result"]
     assert result["parent_list"] == []
     assert children == sorted(result["child_lists"]) == [[0], [1], [2]]
@@ -321,7 +323,9 @@ def test_pool_runs_every_task_on_reused_workers_like_the_lesson(tmp_path):
     program = scaled(POOL, small_pool=("Pool(5)", "Pool(2)"), few=("range(30)", "range(6)"),
                      quick=("time.sleep(1)", "time.sleep(0.1)"))
     out = run_tutorial(tmp_path, program)[0]
-    ran = sorted(int(x) for x in re.findall(r"正在执行进程\s+(\d+)", out))
+    # print() writes its arguments one by one: two workers' lines interleave ("正在执行进程 正在执行进程  3\n 2"),
+    # so the task numbers are read as every number in the output, not per line
+    ran = sorted(int(x) for x in re.findall(r"\d+", out))
     summary = lesson("pool", pool_size=2, tasks=6, task_s=0.1, mode="apply_async")
     result = summary["result"]
     assert ran == sorted(t["task"] for t in result["tasks"] if t["status"] == "done") == list(range(6))
