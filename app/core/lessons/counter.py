@@ -55,11 +55,9 @@ class _Shared:
             return self.obj[0]
         if kind == "shared_memory":
             return struct.unpack_from("q", self._shm.buf, 0)[0]
-        probe.block(ev.BLOCKED)  # queue: taking the token blocks until it is there
-        value = self.obj.get()
-        return value
+        return probe.queue_get(self.obj)  # queue: taking the token blocks until it is there
 
-    def write(self, value: int) -> None:
+    def write(self, value: int, probe=None) -> None:
         global counter
         kind = self.sharing
         if kind == "global":
@@ -71,7 +69,7 @@ class _Shared:
         elif kind == "shared_memory":
             struct.pack_into("q", self._shm.buf, 0, value)
         else:
-            self.obj.put(value)
+            probe.queue_put(self.obj, value)
 
     def __getstate__(self):
         return {"sharing": self.sharing, "obj": self.obj, "shm_name": self.shm_name, "_shm": None}
@@ -99,7 +97,7 @@ def _update(probe, shared, step, hold_s, locked):
         probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)  # back from the queue's wait
     probe.sleep(hold_s, code=None if locked else ev.SLEEPING)
     wrote = read + step
-    shared.write(wrote)
+    shared.write(wrote, probe)
     probe.value(0, wrote)
     if not locked:
         probe.state(ev.WORKING)
@@ -173,7 +171,7 @@ class Counter(Lesson):
             processes = [rc.start(func, (i, *args)) for i in range(values["workers"])]
             rc.join(*processes)
             if sharing == "queue":
-                parent_sees = rc.get(shared.obj)
+                parent_sees = rc.get(shared.obj, queue_id=0)
             elif sharing == "shared_memory":
                 parent_sees = struct.unpack_from("q", shm.buf, 0)[0]
             else:
@@ -192,7 +190,7 @@ class Counter(Lesson):
         n, inc, step, start = p["workers"], p["increments"], p["step"], p["start_value"]
         sharing, lock = p["sharing"], p["lock"]
         expected = start + n * inc * step
-        parent = trace.results(-1)
+        parent = [r for r in trace.results(-1) if "parent_sees" in r]
         actual = parent[0]["parent_sees"] if parent else None
         lost = None
         if actual is not None:
