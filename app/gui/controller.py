@@ -59,11 +59,12 @@ class RunController(QObject):
     def trace(self) -> Trace | None:
         return self.runner.trace if self.runner is not None else None
 
-    def start(self, lesson_id: str, params: dict, start_method: str) -> Trace:
-        """Start a run; raises ``ParamError`` for bad input before anything starts."""
+    def start(self, lesson_id: str, params: dict, start_method: str, deadlock_linger_s: float = 0.0) -> Trace:
+        """Start a run; raises ``ParamError`` for bad input before anything starts. ``deadlock_linger_s``:
+        how long a found deadlock stays visibly stuck before the run is stopped."""
         if self.running:
             raise RuntimeError("a run is already going")
-        runner = Runner(lesson_id, params, start_method)
+        runner = Runner(lesson_id, params, start_method, deadlock_linger_s=deadlock_linger_s)
         self.runner = runner
         self._thread = _RunThread(runner, self)
         self._thread.done.connect(self._on_done)
