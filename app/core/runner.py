@@ -120,6 +120,7 @@ class Runner:
         self.deadlock_linger_s = max(0.0, float(deadlock_linger_s))
         self._final_state: dict[int, int] = {}  # lane index -> its last state, once done or crashed
         self._stuck: dict | None = None
+        self._linger_timer: threading.Timer | None = None
 
     # --- the event path -------------------------------------------------------------
     def emit(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -167,6 +168,7 @@ class Runner:
         timer = threading.Timer(linger, self.stop, (RunStatus.DEADLOCK,))
         timer.name = "procscope-deadlock-linger"
         timer.daemon = True
+        self._linger_timer = timer
         timer.start()
 
     def emit_text(self, index: int, kind: int, payload) -> None:
@@ -500,8 +502,9 @@ class Runner:
             kept = exc.__traceback__
         finally:
             restore_sigint()
-            if timer is not None:
-                timer.cancel()
+            for pending in (timer, self._linger_timer):  # a Stop during the linger: no timer outlives the run
+                if pending is not None:
+                    pending.cancel()
             if self._stop.is_set() and status == RunStatus.DONE:
                 status = self._stop_reason or RunStatus.STOPPED
             self._shutdown(stopped=status != RunStatus.DONE)
