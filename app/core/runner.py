@@ -373,19 +373,24 @@ class Runner:
         dead_at: dict[int, int] = {}  # lane index -> when it was seen gone
         watch = StuckWatch()
         pool_checked: set[int] = set()
+        pid_of: dict[int, int] = {}  # lane index -> pid, of those seen gone
         while not self._stop.wait(DEATH_POLL_S):
-            now = perf_counter_ns()
-            for process in self._ended_processes(ended):
+            gone = self._ended_processes(ended)
+            now = perf_counter_ns()  # after the look: never before a death it reports
+            for process in gone:
                 ended[id(process)] = now
                 index = self._index_of(process)
                 self.note_exit(process)
                 if index is not None:
                     dead_at.setdefault(index, now)
+                    pid_of[index] = process.pid
             if not dead_at:
                 continue
             # ended without its "done": killed, or crashed (a final state may still be on its way: the
-            # findings must hold for a while before they count)
-            dead = {i for i in dead_at if self._final_state.get(i) != ev.DONE}
+            # findings must hold for a while before they count); not those the run ended on purpose
+            with self._lock:
+                ended_by_run = set(self._terminated_by_run)
+            dead = {i for i in dead_at if self._final_state.get(i) != ev.DONE and pid_of[i] not in ended_by_run}
             if not dead:
                 continue
             with self._emit_lock:
