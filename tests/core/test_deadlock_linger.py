@@ -79,3 +79,28 @@ def test_stop_during_the_linger_ends_the_run_as_a_deadlock():
     assert runner.status == "done" and runner.trace.meta["status"] == "done"  # a deadlock, the lesson's point
     assert not any(t.name == "procscope-deadlock-linger" and t.is_alive() for t in threading.enumerate())
     assert_all_gone(p.pid for p in runner.trace.processes().values())
+
+
+def test_the_cli_lingers_only_when_asked_and_refuses_a_bad_value():
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "app", "run", "deadlock", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    done = cli("--linger", "0.3", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert "stuck for 0.3 s" in summary["result"]["explanation"]["en"]
+    assert_all_gone(p["pid"] for p in summary["processes"])
+    for bad in ("-1", "61", "nan", "soon"):
+        refused = cli("--linger", bad)
+        assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1 and "--linger" in refused.stderr and "0 to 60" in refused.stderr
