@@ -543,15 +543,16 @@ class Runner:
         once first, which they do not handle: one by one, 64 processes still starting took
         seconds.
         """
+        cleanups = []  # a stopped run's pool and manager clean-ups, run side by side with the joins below
         if stopped:
             self._terminate_all()
         for pool in self._pools:
             self.mark_terminated(p.pid for p in pool._pool)
-            _bounded(pool.terminate, STOP_GRACE_S if stopped else TERMINATE_GRACE_S)
+            cleanups.append(_bounded(pool.terminate, 0 if stopped else TERMINATE_GRACE_S))
         for manager in self._managers:
             if manager._process.is_alive():
                 self.mark_terminated([manager._process.pid])
-            _bounded(manager.shutdown, STOP_GRACE_S if stopped else TERMINATE_GRACE_S)
+            cleanups.append(_bounded(manager.shutdown, 0 if stopped else TERMINATE_GRACE_S))
         processes = [p for p in self._all_processes() if p.pid is not None]
         live = [p for p in processes if p.exitcode is None]
         descendants = _descendants([p.pid for p in live])
@@ -563,6 +564,8 @@ class Runner:
             process.join(max(0.0, (deadline - perf_counter_ns()) / 1e9))
             if process.exitcode is not None:
                 self.note_exit(process)
+        for thread in cleanups:
+            thread.join(max(0.0, (deadline - perf_counter_ns()) / 1e9))
         for process in processes:
             if process.exitcode is None:
                 _quietly(process.kill)
@@ -576,6 +579,11 @@ class Runner:
 
     def _terminate_all(self) -> None:
         """SIGTERM to every live process of the run and their children, without waiting."""
+        for pool in self._pools:
+            # what Pool.terminate() does first: its worker handler must not replace the workers killed here
+            handler = getattr(pool, "_worker_handler", None)
+            if handler is not None:
+                handler._state = multiprocessing.pool.TERMINATE
         processes = [p for p in self._all_processes() if p.pid is not None and p.exitcode is None]
         self.mark_terminated(p.pid for p in processes)
         for proc in _descendants([p.pid for p in processes]):
@@ -752,8 +760,9 @@ def _quietly(action) -> None:
         pass
 
 
-def _bounded(action, seconds: float) -> None:
+def _bounded(action, seconds: float) -> threading.Thread:
     """Run a cleanup call that can hang on broken pipes, but never wait on it for long."""
     thread = threading.Thread(target=_quietly, args=(action,), name="procscope-cleanup", daemon=True)
     thread.start()
     thread.join(seconds)
+    return thread
