@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -35,6 +36,7 @@ class Watch:
     def __init__(self):
         self.pids: dict[int, int] = {}
         self.lock_held: dict[int, bool] = {}
+        self.acquired_ns: dict[int, int] = {}  # when each took the lock (perf_counter_ns: one clock for all)
         self.task_running: dict[int, int] = {}
         self.queue_step: dict[int, int] = {}
         self._lock = threading.Lock()
@@ -46,9 +48,11 @@ class Watch:
                     self.pids[index] = payload["pid"]
             if records is None:
                 return
-            for _t, index, kind, a, b in records.tolist():
+            for t_ns, index, kind, a, b in records.tolist():
                 if kind == ev.LOCK:
                     self.lock_held[index] = a == ev.LOCK_ACQUIRED
+                    if a == ev.LOCK_ACQUIRED:
+                        self.acquired_ns[index] = t_ns
                 elif kind == ev.TASK:
                     if b == ev.TASK_START:
                         self.task_running[index] = a
@@ -166,7 +170,7 @@ def test_a_reader_killed_inside_get_ends_the_run(method):
     # The killed reader held the queue's read lock: once the token holder puts the token back
     # (hold_s later), nobody can ever read it.
     watch = Watch()
-    runner = Runner("counter", {"workers": "3", "sharing": "queue", "lock": "none", "hold_s": "3"}, method,
+    runner = Runner("counter", {"workers": "3", "sharing": "queue", "lock": "none", "hold_s": "5"}, method,
                     listener=watch, sample_hz=None)
     index, summary = _kill_and_finish(runner, watch, lambda: watch.reader_in_get(3))
     stuck = _check_stuck(summary, index, "queue", "reading")
@@ -177,12 +181,15 @@ def test_a_reader_killed_inside_get_ends_the_run(method):
 def test_a_worker_that_dies_without_leaving_anyone_stuck_lets_the_run_finish(method):
     # Killing a worker that holds nothing: the others finish, the run ends crashed at its end, no "stuck"
     watch = Watch()
-    runner = Runner("counter", {"workers": "3", "lock": "lock", "hold_s": "1"}, method, listener=watch,
+    runner = Runner("counter", {"workers": "3", "lock": "lock", "hold_s": "2"}, method, listener=watch,
                     sample_hz=None)
 
-    def waiter():  # one still waiting for the lock (not holding it)
+    def waiter():  # one still waiting for the lock, while the holder has most of its 2 s hold ahead
         with watch._lock:
-            if len(watch.lock_held) < 3 or sum(watch.lock_held.values()) != 1:
+            holders = [i for i, held in watch.lock_held.items() if held]
+            if len(watch.lock_held) < 3 or len(holders) != 1:
+                return None
+            if time.perf_counter_ns() - watch.acquired_ns[holders[0]] > 0.5e9:
                 return None
             return next((i for i, held in watch.lock_held.items() if not held), None)
 
