@@ -2,7 +2,9 @@
 
 Exit codes: 0 done · 2 bad input (one line naming the parameter, the value and
 what is allowed; nothing written, nothing started) · 3 the run failed, crashed
-or timed out, or its picture could not be drawn (everything it started is gone).
+or timed out, a ``--schedule`` step was refused, or an output could not be written or drawn (one line naming it and
+the OS error; no output file kept) or SIGTERM stopped it (everything it started
+is gone, nothing written).
 
 Qt is loaded only for ``run --png``: every other command runs where PySide6 is
 not even installed.
@@ -11,11 +13,14 @@ not even installed.
 from __future__ import annotations
 
 import argparse
+import builtins
+import contextlib
 import json
 import locale
 import os
 import sys
 
+from app.core.atomic import STDOUT, unwritable_reason
 from app.core.events import RunStatus
 from app.core.params import ParamError, parse_assignments
 
@@ -38,15 +43,19 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_run.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
     p_run.add_argument("--json", dest="json_out", metavar="FILE|-", help="the run's summary as JSON (- prints it)")
-    p_run.add_argument("--trace", metavar="FILE", help="the recorded run, to replay in the window")
-    p_run.add_argument("--csv", metavar="FILE", help="every event as a CSV row")
-    p_run.add_argument("--chrome-trace", metavar="FILE", help="the run for Perfetto / chrome://tracing")
+    p_run.add_argument("--trace", metavar="FILE|-", help="the recorded run, to replay in the window")
+    p_run.add_argument("--csv", metavar="FILE|-", help="every event as a CSV row")
+    p_run.add_argument("--chrome-trace", metavar="FILE|-", help="the run for Perfetto / chrome://tracing")
     p_run.add_argument("--png", metavar="FILE",
                        help="the activity lanes and shared values of the finished run as one PNG image")
     p_run.add_argument("--timeout", metavar="S", help="stop the run after S seconds (exit code 3)")
     p_run.add_argument("--linger", metavar="S", default="0",
                        help="keep deadlocked processes visibly stuck S seconds before the run is stopped "
                             "(default 0: stop at once; the window waits 2 s)")
+    p_run.add_argument("--schedule", metavar="1,2,1,2",
+                       help="step mode: every worker is held at each step point (a read, a write, a lock, a queue "
+                            "call, ...) and let through in this order, by process number (1 = Process-1); then "
+                            "the run goes on freely. A step for a blocked or ended process is refused (exit code 3)")
     p_run.add_argument("--lang", choices=("en", "zh"), default=None,
                        help="language of the explanation and the image (default: the locale's)")
     p_code = sub.add_parser("code", help="print the runnable script of a lesson")
@@ -54,30 +63,94 @@ def _parser() -> argparse.ArgumentParser:
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_code.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
     p_code.add_argument("--output", "-o", metavar="FILE", help="write the script to FILE instead of printing it")
+    p_run.epilog = ("Outputs: a link is followed, a FIFO or device is written to, - is the standard output (one "
+                     "output at most); files are written all or none.")
     return parser
 
 
 def run_cli(argv: list[str]) -> int:
+    _tolerant_streams()
+    from app.core.fdlimit import raise_limit
+
+    raise_limit()  # 64 spawned workers need more descriptors than macOS's default ulimit -n allows
     try:
         args = _parser().parse_args(argv)
         if args.command == "list":
-            return _list(args)
-        if args.command == "run":
-            return _run(args)
-        return _code(args)
+            code = _list(args)
+        elif args.command == "run":
+            code = _run(args)
+        else:
+            code = _code(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a full disk is said in one line, not as a traceback
+        return code
     except ParamError as exc:
         print(f"procscope: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `procscope list | head`: the reader left, nothing is wrong
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - no flush error at exit
+        _silence_stdout()
         return EXIT_OK
+    except _WriteFailed as exc:
+        if exc.path == STDOUT:
+            _silence_stdout()
+        print(f"procscope: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # standard output itself could not be written (`procscope list > /dev/full`)
+        _silence_stdout()
+        print(f"procscope: error: cannot write the standard output: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt as exc:  # Ctrl+C or SIGTERM while the outputs were written: none was kept
+        signal_name = "SIGTERM" if isinstance(exc, _Terminated) else "Ctrl+C"
+        print(f"procscope: stopped by {signal_name}; no output was written", file=sys.stderr)
+        return EXIT_FAILED
+
+
+class _WriteFailed(Exception):
+    """An output could not be written: one line naming the option, the file and the OS error."""
+
+    def __init__(self, option: str, path: str, error: BaseException):
+        self.path = path
+        shown = "the standard output" if path == STDOUT else repr(path)
+        why = _os_error(error) if isinstance(error, OSError) else str(error)
+        super().__init__(f"{option}: cannot write {shown}: {why}; no output file was kept")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM while the outputs are written: unwinds like Ctrl+C, so every temp file is removed."""
+
+
+def _os_error(exc: OSError) -> str:
+    return f"{exc.strerror} (errno {exc.errno})" if exc.strerror else str(exc) or type(exc).__name__
+
+
+def _tolerant_streams() -> None:
+    """Text that the console cannot encode (an ASCII or legacy code page console) is shown with replacement
+    characters instead of crashing. A windowed build may have no streams at all."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _silence_stdout() -> None:
+    """Whatever is still buffered for standard output goes nowhere, so that exiting adds no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - no flush error at exit
 
 
 def _list(args) -> int:
     from app.core.lessons import LESSONS
 
     if args.json:
-        print(json.dumps([lesson.to_json() for lesson in LESSONS.values()], ensure_ascii=False, indent=2))
+        print(json.dumps([lesson.to_json() for lesson in LESSONS.values()], ensure_ascii=True, indent=2))
         return EXIT_OK
     for lesson in LESSONS.values():
         print(f"{lesson.id:<13} {lesson.title_en} — {lesson.title_zh}  ({lesson.section})")
@@ -87,16 +160,23 @@ def _list(args) -> int:
 
 
 def _check_writable(option: str, path: str | None) -> None:
-    if path is None or path == "-":
+    """Refuse, before anything runs, a path that cannot be written: a directory, a missing or read-only
+    folder, a read-only file or device."""
+    if path is None:
         return
-    if not path.strip():
-        raise ParamError(f"{option}: {path!r} is empty; allowed: a file path in a writable folder")
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise ParamError(f"{option}: {path!r} is a directory; allowed: a file path in a writable folder")
-    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-        raise ParamError(f"{option}: cannot write {path!r} (folder missing or not writable); "
-                         "allowed: a file path in a writable folder")
+    why = unwritable_reason(path)
+    if why is not None:
+        raise ParamError(f"{option}: cannot write {path!r}: {why}; allowed: a file path in a writable folder, "
+                         "or - for the standard output")
+
+
+def _check_outputs(outputs) -> None:
+    for option, path in outputs:
+        _check_writable(option, path)
+    to_stdout = [option for option, path in outputs if path == STDOUT]
+    if len(to_stdout) > 1:
+        raise ParamError(f"{' and '.join(to_stdout)}: only one output can go to the standard output (-); "
+                         "allowed: - for one of them, a file path for the others")
 
 
 def _timeout(text: str | None) -> float | None:
@@ -124,40 +204,157 @@ def _linger(text: str) -> float:
 def _run(args) -> int:
     from app.core.runner import Runner
 
-    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method,
+    schedule = _schedule(args)
+    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method, schedule=schedule,
                     deadlock_linger_s=_linger(args.linger))
     timeout = _timeout(args.timeout)
-    if args.png == "-":
+    if args.png == STDOUT:
         raise ParamError("--png: '-' is not allowed (an image is not printed); allowed: a file path in a writable "
                          "folder")
     outputs = (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv),
                ("--chrome-trace", args.chrome_trace), ("--png", args.png))
-    for option, path in outputs:
-        _check_writable(option, path)
+    outputs = tuple((option, path) for option, path in outputs if path is not None)
+    _check_outputs(outputs)
+    _check_descriptors(runner.values)
     lang = args.lang or _default_lang()
-    trace = runner.run(timeout=timeout)
-    from app.core.summary import build_summary
+    with _sigterm_stops(runner) as terminated:
+        trace = runner.run(timeout=timeout)
+        if terminated():
+            print("procscope: stopped by SIGTERM; the run was ended and no output was written", file=sys.stderr)
+            return EXIT_FAILED
+        from app.core.summary import build_summary
 
-    summary = build_summary(trace)
-    if args.trace:
-        trace.save(args.trace)
-    if args.csv:
-        trace.to_csv(args.csv)
-    if args.chrome_trace:
+        summary = build_summary(trace)
+        _write_outputs(trace, summary, outputs, lang)
+    human = sys.stderr if any(path == STDOUT for _option, path in outputs) else sys.stdout
+    if args.json_out != STDOUT:
+        _print_human(trace, summary, lang, human)
+    refused = any("refused" in step for step in summary.get("schedule_refused", []))
+    return EXIT_OK if summary["status"] == RunStatus.DONE and not refused else EXIT_FAILED
+
+
+def _schedule(args) -> list[int] | None:
+    """``--schedule``, checked before anything starts: its numbers, or None without it."""
+    if args.schedule is None:
+        return None
+    from app.core.lessons import get_lesson
+    from app.core.params import resolve
+    from app.core.stepping import ScheduleError, parse_schedule
+
+    lesson = get_lesson(args.lesson)
+    if not lesson.step_points:
+        raise ParamError(f"--schedule: lesson {lesson.id} has no step points (no shared state to race on); "
+                         "allowed: --schedule with counter, shared_array, manager, sync, deadlock or queue_relay")
+    values = resolve(lesson.params, parse_assignments(args.assignments), lesson.id)
+    try:
+        return parse_schedule(args.schedule, lesson.step_workers(values))
+    except ScheduleError as exc:
+        raise ParamError(str(exc)) from None
+
+
+def _check_descriptors(values: dict) -> None:
+    """Refuse a run that cannot open its processes' pipes here (the soft limit was raised as far as allowed)."""
+    from app.core.fdlimit import BASE_FDS, FDS_PER_PROCESS, shortfall
+
+    counts = {name: values[name] for name in ("workers", "pool_size") if isinstance(values.get(name), int)}
+    if not counts:
+        return
+    name, count = max(counts.items(), key=lambda item: item[1])
+    short = shortfall(count + 2)  # the workers, and a manager or a relay of the lesson's own
+    if short is not None:
+        limit, want = short
+        most = max(1, (limit - BASE_FDS) // FDS_PER_PROCESS - 2)
+        raise ParamError(f"{name}: {count} is not possible here: {count} processes need about {want} open files, "
+                         f"and this system allows {limit} (ulimit -n, not raisable further by ProcScope); allowed: at "
+                         f"most {most}, or raise the limit first (ulimit -n {want})")
+
+
+@contextlib.contextmanager
+def _sigterm_stops(runner):
+    """SIGTERM during the run stops it as the Stop button does (every process ended); during the writing of
+    the outputs it unwinds like Ctrl+C, so that no temp file stays. ``terminated()`` says if it came."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    state = {"running": True, "terminated": False}
+    wake_r, wake_w = os.pipe()
+
+    def on_sigterm(_signum, _frame):
+        if state["terminated"]:
+            return
+        state["terminated"] = True
+        if state["running"]:
+            os.write(wake_w, b"x")  # the watcher stops the run: a handler must take no lock the run may hold
+        else:
+            raise _Terminated
+
+    def watch():
+        if os.read(wake_r, 1) == b"x":
+            runner.stop()
+
+    watcher = threading.Thread(target=watch, name="procscope-sigterm", daemon=True)
+    watcher.start()
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield lambda: _ran(state)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        os.write(wake_w, b"-")
+        watcher.join(1.0)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def _ran(state: dict) -> bool:
+    """Asked once the run has ended: from now on SIGTERM unwinds the writing."""
+    state["running"] = False
+    return state["terminated"]
+
+
+def _write_outputs(trace, summary: dict, outputs, lang: str) -> None:
+    """Every requested output or none: files are written to temp files first and renamed together at the
+    end; a stream (standard output, a FIFO, a device) is written after them, as it cannot be taken back."""
+    from app.core.atomic import Outputs, is_stream
+
+    ordered = sorted(outputs, key=lambda item: is_stream(item[1]))
+    option, path = ordered[0] if ordered else ("--json", STDOUT)
+    try:
+        with Outputs() as outs:
+            for option, path in ordered:  # noqa: B007 - the one being written is named if it fails
+                _write_one(option, path, trace, summary, lang, outs)
+            option, path = "", ""
+    except (OSError, _ExportFailed) as exc:
+        if not path:  # a rename at the end: the file named by the error
+            failed = os.path.realpath(getattr(exc, "filename2", None) or getattr(exc, "filename", "") or "")
+            option, path = next(((o, p) for o, p in ordered if os.path.realpath(p) == failed), ("", failed))
+        raise _WriteFailed(option or "output", path, exc) from None
+
+
+class _ExportFailed(Exception):
+    pass
+
+
+def _write_one(option: str, path: str, trace, summary: dict, lang: str, outs) -> None:
+    if option == "--json":
+        with outs.open(path) as out:
+            json.dump(summary, out, ensure_ascii=path == STDOUT, indent=2)
+            out.write("\n")
+    elif option == "--trace":
+        trace.save(path, outs)
+    elif option == "--csv":
+        trace.to_csv(path, outs)
+    elif option == "--chrome-trace":
         from app.core.chrome_trace import write_chrome_trace
 
-        write_chrome_trace(trace, args.chrome_trace)
-    drawn = _write_png(trace, args.png, lang) if args.png else True
-    if args.json_out == "-":
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        write_chrome_trace(trace, path, outs)
     else:
-        if args.json_out:
-            _write_json(args.json_out, summary)
-        _print_human(trace, summary, lang)
-    return EXIT_OK if summary["status"] == RunStatus.DONE and drawn else EXIT_FAILED
+        _write_png(trace, path, lang, outs)
 
 
-def _write_png(trace, path: str, lang: str) -> bool:
+def _write_png(trace, path: str, lang: str, outs) -> None:
     """The lanes and values of the run as one PNG, drawn by the window's own export, off screen.
 
     Qt is imported here only: a run without --png never loads it."""
@@ -179,15 +376,11 @@ def _write_png(trace, path: str, lang: str) -> bool:
     language = Language(app)
     language.set(CHINESE if lang == "zh" else "en")
     try:
-        export_run_image(trace, path)
+        export_run_image(trace, path, outputs=outs)
     except ExportError as exc:
-        print(f"procscope: error: --png: {exc}", file=sys.stderr)
-        return False
-    return True
-
-
-def _write_json(path: str, data: dict) -> None:
-    _write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+        if isinstance(exc.__cause__, OSError):
+            raise exc.__cause__ from None
+        raise _ExportFailed(exc.reason or str(exc)) from exc
 
 
 def _write_text(path: str, text: str) -> None:
@@ -205,8 +398,11 @@ def _default_lang() -> str:
     return "zh" if name.lower().startswith("zh") else "en"
 
 
-def _print_human(trace, summary: dict, lang: str) -> None:
+def _print_human(trace, summary: dict, lang: str, stream) -> None:
     from app.core import events as ev
+
+    def print(*parts):  # noqa: A001 - the builtin, to ``stream``
+        builtins.print(*parts, file=stream)
 
     names = {p["index"]: p["name"] for p in summary["processes"]}
     for _t, index, _kind, text in sorted(trace.texts_of(ev.PRINT), key=lambda t: t[0]):
@@ -221,6 +417,9 @@ def _print_human(trace, summary: dict, lang: str) -> None:
             print("    " + error.strip().replace("\n", "\n    "))
     for error in summary["errors"]:
         print("  parent: " + error.strip().replace("\n", "\n    "))
+    if summary.get("schedule"):
+        steps = ", ".join(f"{s['process']}: {s['point']} {s['object']}" for s in summary["schedule"])
+        print(f"  schedule taken: {steps}")
     print()
     print(result.get("explanation", {}).get(lang, ""))
 
@@ -238,7 +437,10 @@ def _code(args) -> int:
     _check_writable("--output", args.output)
     script = generate(lesson.id, values, args.start_method)
     if args.output:
-        _write_text(args.output, script)
+        try:
+            _write_text(args.output, script)
+        except OSError as exc:
+            raise _WriteFailed("--output", args.output, exc) from None
     else:
         print(script, end="" if script.endswith("\n") else "\n")
     return EXIT_OK

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import nullcontext
 
 import numpy as np
 
 from app.core import events as ev
-from app.core.atomic import atomic_open
+from app.core.atomic import Outputs
 from app.core.trace import ProcessInfo, Trace
 
 DISPLAY_TIME_UNIT = "ms"
@@ -67,16 +68,17 @@ def to_chrome_trace(trace: Trace) -> dict:
     }
 
 
-def write_chrome_trace(trace: Trace, path: str) -> None:
+def write_chrome_trace(trace: Trace, path: str, outputs: Outputs | None = None) -> None:
     """Write ``to_chrome_trace(trace)`` as UTF-8 JSON, atomically.
 
-    Events are encoded in batches as they are made, so a long run never holds
-    all of them at once. A temporary file in the same folder is renamed over
-    ``path``: a failed write leaves no temporary file and an existing ``path``
-    unchanged.
+    Events are made one at a time and encoded in batches as they are made, so a
+    long run never holds all of them at once. A temporary file in the same folder
+    is renamed over ``path`` (or, with ``outputs``, with the others at their end;
+    ``atomic`` says how a link, a device or ``-`` is written): a failed write
+    leaves no temporary file and an existing ``path`` unchanged.
     """
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    with atomic_open(path) as out:
+    with (nullcontext(outputs) if outputs is not None else Outputs()) as outs, outs.open(path) as out:
         out.write('{"traceEvents":[')
         separator = "\n"
         batch: list[str] = []
@@ -191,17 +193,16 @@ def _names(pid: int, tid: int, process: str, thread: str, order: int, thread_ord
 
 
 # --- slices -----------------------------------------------------------------------------
-def _state_slices(intervals: np.ndarray, t0: int, pid: int) -> list[dict]:
+def _state_slices(intervals: np.ndarray, t0: int, pid: int):
     """One X slice per state interval; a state recorded twice in a row is one slice."""
     if not len(intervals):
-        return []
+        return
     starts, ends, codes, details = intervals.T
     same = (codes[1:] == codes[:-1]) & (details[1:] == details[:-1]) & (starts[1:] == ends[:-1])
     first = np.flatnonzero(np.concatenate([[True], ~same]))
     last = np.concatenate([first[1:] - 1, [len(starts) - 1]])
     ts = (starts[first] - t0) / 1000
     dur = np.maximum(0.0, np.round((ends[last] - t0) / 1000 - ts, 3))
-    slices = []
     for t, d, code, detail in zip(ts.tolist(), dur.tolist(), codes[first].tolist(), details[first].tolist(),
                                   strict=True):
         name = ev.STATE_NAMES[code] if 0 <= code < len(ev.STATE_NAMES) else f"state {code}"
@@ -213,15 +214,13 @@ def _state_slices(intervals: np.ndarray, t0: int, pid: int) -> list[dict]:
                 args["lock"] = detail - 1
             else:
                 args["detail"] = detail
-        slices.append({"ph": "X", "cat": "state", "name": name, "ts": t, "dur": d, "pid": pid, "tid": pid,
-                       "args": args})
-    return slices
+        yield {"ph": "X", "cat": "state", "name": name, "ts": t, "dur": d, "pid": pid, "tid": pid, "args": args}
 
 
-def _task_slices(mine: np.ndarray, index: int, info: ProcessInfo, pid: int, end_ns: int, us) -> list[dict]:
+def _task_slices(mine: np.ndarray, index: int, info: ProcessInfo, pid: int, end_ns: int, us):
     """``task N`` from TASK_START to TASK_END; an unfinished task runs to the lane's end."""
     if not len(mine):
-        return []
+        return
     lane_end = info.exit_ns if info.exit_ns is not None else end_ns
     spans: list[list] = []  # [start, end or None, task]
     open_by_task: dict[int, list] = {}
@@ -234,15 +233,13 @@ def _task_slices(mine: np.ndarray, index: int, info: ProcessInfo, pid: int, end_
         elif task in open_by_task:
             open_by_task.pop(task)[1] = t_ns
     tid = TASK_TID_BASE + index
-    out = []
     for start, end, task in spans:
         finished = end is not None
         end = end if finished else max(start, lane_end)
         ts = us(start)
-        out.append({"ph": "X", "cat": "task", "name": f"task {task}", "ts": ts,
-                    "dur": max(0.0, round(us(end) - ts, 3)), "pid": pid, "tid": tid,
-                    "args": {"task": task, "finished": finished, "color": ev.STATE_COLORS["working"]}})
-    return out
+        yield {"ph": "X", "cat": "task", "name": f"task {task}", "ts": ts, "dur": max(0.0, round(us(end) - ts, 3)),
+               "pid": pid, "tid": tid, "args": {"task": task, "finished": finished,
+                                                "color": ev.STATE_COLORS["working"]}}
 
 
 # --- instants ---------------------------------------------------------------------------
@@ -271,7 +268,7 @@ def _lifecycle_instants(info: ProcessInfo, crash_rows: np.ndarray, pid: int, us)
     return out
 
 
-_TEXT_NAMES = {ev.PRINT: "print", ev.RESULT: "result", ev.ERROR: "error"}
+_TEXT_NAMES = {ev.PRINT: "print", ev.RESULT: "result", ev.ERROR: "error", ev.STEP: "step"}
 
 
 def _text_instant(kind: int, payload, t_ns: int, pid: int, us) -> dict:
@@ -289,7 +286,7 @@ def _number(value: float):
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _value_counters(trace: Trace, value_rows: np.ndarray, pid: int, us) -> list[dict]:
+def _value_counters(trace: Trace, value_rows: np.ndarray, pid: int, us):
     """One counter track per shared-value slot, named after the slot."""
     slots = sorted(set(np.unique(value_rows[:, 3]).tolist()))
     declared = trace.meta.get("value_slots") or []
@@ -301,22 +298,18 @@ def _value_counters(trace: Trace, value_rows: np.ndarray, pid: int, us) -> list[
         if name in names.values() or name in (CPU_COUNTER, MEMORY_COUNTER):
             name = f"{name} (slot {slot})"
         names[slot] = name
-    out = []
     for slot in slots:
         times, values, _writers = trace.values(slot)
         for t_ns, value in zip(times.tolist(), values.tolist(), strict=True):
             if math.isfinite(value):
-                out.append(_counter(names[slot], t_ns, _number(value), pid, us))
-    return out
+                yield _counter(names[slot], t_ns, _number(value), pid, us)
 
 
-def _samples(mine: np.ndarray, pid: int, us) -> list[dict]:
+def _samples(mine: np.ndarray, pid: int, us):
     """psutil samples of one process: CPU % (a = % × 100) and resident memory (b = bytes)."""
-    out = []
     for t_ns, _i, _k, cpu, rss in mine.tolist():
-        out.append(_counter(CPU_COUNTER, t_ns, _number(round(cpu / 100, 2)), pid, us))
-        out.append(_counter(MEMORY_COUNTER, t_ns, _number(round(rss / BYTES_PER_MB, 3)), pid, us))
-    return out
+        yield _counter(CPU_COUNTER, t_ns, _number(round(cpu / 100, 2)), pid, us)
+        yield _counter(MEMORY_COUNTER, t_ns, _number(round(rss / BYTES_PER_MB, 3)), pid, us)
 
 
 # --- metadata ---------------------------------------------------------------------------

@@ -36,6 +36,10 @@ RESULT = 11  # a JSON object the lesson's summary reads
 ERROR = 12  # traceback text of an exception that ended a process
 HELLO = 13  # first sign of life: name, pid, ppid, role, main module
 META = 14  # parent-side facts: requested start, role, pid, name
+# step mode (``app.core.stepping``): from a worker, the step point it is held at ({"point", "object"});
+# from the parent, a step of the schedule taken ({"step", "process", "index", "point", "object"}) or
+# refused ({"step", "process", "refused"})
+STEP = 15
 
 TASK_START = 0
 TASK_END = 1
@@ -63,6 +67,7 @@ KIND_NAMES = {
     ERROR: "error",
     HELLO: "hello",
     META: "meta",
+    STEP: "step",
 }
 
 # --- states -------------------------------------------------------------------

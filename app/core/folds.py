@@ -438,10 +438,18 @@ class Samples(SeriesStore):
 
 
 def value_series(records: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Writes to one shared value, folded at once: times (ns), values (float), writer indexes."""
-    writes = ValueWrites()
-    writes.fold(records[records[:, 3] == slot])
-    series = writes.series.get(slot)
-    if series is None:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
-    return series.times(), series.column(0), series.column(1).astype(np.int64)
+    """Writes to one shared value, at once: times (ns), values (float), writer indexes, in time order (a
+    write's arrival order among equal times), as a ``ValueWrites`` fold gives them, without its growable
+    copies (a long run's summary asks for hundreds of thousands of writes)."""
+    kinds = records[:, 2]
+    # the slot's writes only (a slot number alone also matches every other record whose ``a`` is that number)
+    at = np.flatnonzero(((kinds == ev.VALUE) | (kinds == ev.VALUE_F)) & (records[:, 3] == slot))
+    times = records[at, 0]
+    order = np.argsort(times, kind="stable")
+    at, times = at[order], times[order]  # one column at a time: never a copy of the writes' whole rows
+    raw = records[at, 4]
+    values = raw.astype(np.float64)
+    floats = records[at, 2] == ev.VALUE_F
+    if floats.any():
+        values[floats] = raw[floats].view(np.float64)
+    return times, values, records[at, 1]

@@ -8,8 +8,13 @@ parameter, the value and what is allowed.
 from __future__ import annotations
 
 import math
+import re
 
 MAX_PROCESSES = 64  # a classroom projector shows 64 lanes; more is refused
+SHOWN_CHARS = 40  # a value longer than this is cut in a message (a 5,000-digit number is not echoed in full)
+# Numbers as people type them, in ASCII only: Python's int()/float() would also take fullwidth or Arabic-Indic
+# digits and underscores (``２``, ``1_0``), which no other tool reading the same settings or scripts would.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 class ParamError(ValueError):
@@ -90,7 +95,7 @@ class ParamSpec:
         return f"{noun} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
 
     def _fail(self, value) -> ParamError:
-        return ParamError(f"{self.name}: {value!r} is not allowed; allowed: {self.allowed()}")
+        return ParamError(f"{self.name}: {shown(value)} is not allowed; allowed: {self.allowed()}")
 
     def parse(self, text):
         """A typed value from user text (or an already typed value)."""
@@ -115,7 +120,7 @@ class ParamSpec:
                 raise self._fail(text)
             return list(dict.fromkeys(values))  # keep the order given, drop repeats
         try:
-            if isinstance(text, bool):
+            if isinstance(text, bool) or (isinstance(text, str) and not _NUMBER.fullmatch(text.strip())):
                 raise ValueError
             if self.kind == "int":
                 number = float(text)
@@ -149,6 +154,16 @@ class ParamSpec:
         if self.help_en:
             data["help"] = {"en": self.help_en, "zh": self.help_zh}
         return data
+
+
+def shown(value) -> str:
+    """``value`` as a message shows it: its repr, cut after ``SHOWN_CHARS`` with how long it was."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    raw = str(value)
+    unit = "digits" if raw.strip().lstrip("+-").isdigit() else "characters"
+    return f"{text[:SHOWN_CHARS - 8]}…({len(raw)} {unit})"
 
 
 def _fmt(number) -> str:
@@ -193,6 +208,8 @@ def parse_assignments(pairs: list[str]) -> dict:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ParamError(f"--set: {pair!r} is not NAME=VALUE; allowed: NAME=VALUE, e.g. workers=3")
+            raise ParamError(f"--set: {shown(pair)} is not NAME=VALUE; allowed: NAME=VALUE, e.g. workers=3")
+        if name.strip() in result:
+            raise ParamError(f"--set: {shown(name.strip())} is given twice; allowed: each parameter once")
         result[name.strip()] = value.strip()
     return result

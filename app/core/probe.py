@@ -46,6 +46,8 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 class Probe:
     """Records one process's events and sends them to the parent in batches."""
 
+    gate = None  # step mode: the worker's ``app.core.stepping.Gate``; outside it a step point is this one check
+
     def __init__(self, conn, index: int, tempo: float = 1.0, send_lock=None):
         self.conn = conn
         self.index = index
@@ -89,6 +91,11 @@ class Probe:
     def result(self, payload: dict) -> None:
         self.text(ev.RESULT, payload)
 
+    def point(self, kind: str, obj: str) -> None:
+        """A step point (``app.core.stepping``): in step mode, held here until the schedule lets it go."""
+        if self.gate is not None:
+            self.gate.point(self, kind, obj)
+
     # --- blocking helpers: each flushes before it may block --------------------
     def block(self, code: int, detail: int = 0) -> None:
         """Enter a state in which the process may block, and show it now."""
@@ -105,6 +112,8 @@ class Probe:
     @contextmanager
     def holding(self, lock, lock_id: int = 0, after: int = ev.WORKING):
         """``with lock:`` that shows waiting, then holding, then ``after``."""
+        if self.gate is not None:
+            self.gate.point(self, "acquire", f"lock {lock_id}")
         self.record(ev.LOCK, ev.LOCK_REQUEST, lock_id)
         self.block(ev.WAITING, lock_id + 1)
         lock.acquire()
@@ -113,6 +122,8 @@ class Probe:
         try:
             yield
         finally:
+            if self.gate is not None:
+                self.gate.point(self, "release", f"lock {lock_id}")
             lock.release()
             self.record(ev.LOCK, ev.LOCK_RELEASED, lock_id)
             self.state(after)

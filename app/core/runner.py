@@ -33,6 +33,7 @@ from app.core.lessons import get_lesson
 from app.core.params import ParamError, resolve
 from app.core.pipe_waiter import PipeWaiter
 from app.core.sampler import Sampler
+from app.core.stepping import Stepper
 from app.core.trace import Trace
 from app.core.waitfor import StuckWatch, WaitForGraph, explain_stuck, lost_task, stuck_of
 
@@ -71,7 +72,8 @@ def check_start_method(method: str) -> None:
 
 class Runner:
     def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
-                 listener=None, sample_hz: float | None = 4.0, deadlock_linger_s: float = 0.0):
+                 listener=None, sample_hz: float | None = 4.0, schedule: list[int] | None = None,
+                 deadlock_linger_s: float = 0.0):
         self.lesson = get_lesson(lesson_id)
         self.values = resolve(self.lesson.params, given or {}, lesson_id)
         self.lesson.check(self.values)
@@ -121,6 +123,12 @@ class Runner:
         self._final_state: dict[int, int] = {}  # lane index -> its last state, once done or crashed
         self._stuck: dict | None = None
         self._linger_timer: threading.Timer | None = None
+        self._interrupted = False  # Ctrl+C came (set by a signal handler: a plain attribute, no lock)
+        self._stepper = None  # step mode: the schedule's workers are held at their step points
+        if schedule:
+            self._stepper = Stepper(self.ctx, schedule, self.emit_text, self._stop.is_set)
+            self._listener = self._stepper.tap(listener)
+            self.trace.meta["schedule"] = ",".join(map(str, schedule))
 
     # --- the event path -------------------------------------------------------------
     def emit(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -251,6 +259,8 @@ class Runner:
         ctx = self.ctx if method is None else multiprocessing.get_context(method)
         index = self.allocate_index()
         reader, writer = ctx.Pipe(duplex=False)
+        if self._stepper is not None:
+            target = self._stepper.gate(index, target)
         process = ctx.Process(
             target=probe_module.worker_entry, args=(target, writer, index, self.values["tempo"], tuple(args)),
             name=name or f"Process-{index + 1}",
@@ -375,6 +385,9 @@ class Runner:
         pool_checked: set[int] = set()
         pid_of: dict[int, int] = {}  # lane index -> pid, of those seen gone
         while not self._stop.wait(DEATH_POLL_S):
+            if self._interrupted:  # Ctrl+C on the command line
+                self.stop(RunStatus.STOPPED)
+                return
             gone = self._ended_processes(ended)
             now = perf_counter_ns()  # after the look: never before a death it reports
             for process in gone:
@@ -474,6 +487,8 @@ class Runner:
         self.trace.meta["status"] = RunStatus.RUNNING
         receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
         receiver.start()
+        if self._stepper is not None:
+            self._stepper.start()
         sampler = None
         if self._sample_hz:
             sampler = Sampler(self.live_pids, lambda recs: self.emit(recs), self._sample_hz)
@@ -510,6 +525,8 @@ class Runner:
             for pending in (timer, self._linger_timer):  # a Stop during the linger: no timer outlives the run
                 if pending is not None:
                     pending.cancel()
+            if self._stepper is not None:
+                self._stepper.close()
             if self._stop.is_set() and status == RunStatus.DONE:
                 status = self._stop_reason or RunStatus.STOPPED
             self._shutdown(stopped=status != RunStatus.DONE)
@@ -729,7 +746,9 @@ def _stop_on_sigint(runner: Runner):
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     try:
-        previous = signal.signal(signal.SIGINT, lambda _sig, _frame: runner.stop())
+        # The handler only leaves a note: it runs between two bytecodes of this thread, which may hold a
+        # lock that stop() takes (starting a thread); the death watch stops the run within DEATH_POLL_S.
+        previous = signal.signal(signal.SIGINT, lambda _sig, _frame: setattr(runner, "_interrupted", True))
     except (ValueError, OSError):
         return lambda: None
     return lambda: signal.signal(signal.SIGINT, previous)

@@ -10,6 +10,7 @@ from app.core import events as ev
 from app.core.events import RunStatus
 from app.core.lessons import get_lesson
 from app.core.lessons.base import stuck_of_trace
+from app.core.stepping import steps_refused, steps_taken
 from app.core.trace import Trace
 
 
@@ -45,6 +46,8 @@ def build_summary(trace: Trace) -> dict:
         "stuck": stuck_of_trace(trace),
         "errors": parent_errors,
         "events": len(trace),
+        "schedule": steps_taken(trace),  # step mode: the steps taken, each {process, point, object}
+        "schedule_refused": steps_refused(trace),  # and the one refused: {step, process, refused: why}
     }
 
 

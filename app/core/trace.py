@@ -13,16 +13,16 @@ loading never executes or unpickles content; a corrupt or foreign file raises
 from __future__ import annotations
 
 import csv
-import io
 import json
 import threading
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.core import events as ev
-from app.core.atomic import atomic_open
+from app.core.atomic import Outputs
 from app.core.events import EXIT_CRASHED, EXIT_DONE, EXIT_HOW, EXIT_STOPPED, EXIT_TERMINATED  # noqa: F401 - re-exported
 from app.core.folds import lane_intervals, value_series
 from app.core.trace_schema import TraceFormatError, read_trace_file
@@ -30,9 +30,12 @@ from app.core.trace_schema import TraceFormatError, read_trace_file
 __all__ = ["Trace", "TraceFormatError", "ProcessInfo"]  # TraceFormatError lives with the schema
 
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
+CSV_BLOCK = 16_384  # rows formatted at a time
+JSON_BATCH = 4096  # text events encoded at a time
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
+_PROCESS_TEXT_KINDS = (ev.META, ev.HELLO, ev.ERROR)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Trace:
         self._lock = threading.Lock()
         self.version = 0  # bumps on every append: views redraw only what changed
         self._processes_cache: tuple[int, dict] | None = None
+        self._states_cache: tuple[int, dict[int, np.ndarray]] | None = None
 
     # --- building ----------------------------------------------------------------
     def append(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -146,9 +150,9 @@ class Trace:
         def get(index: int) -> ProcessInfo:
             return procs.setdefault(index, ProcessInfo(index))
 
-        for t_ns, index, kind, payload in sorted(self.texts, key=lambda t: t[0]):
-            if index == ev.PARENT_INDEX:
-                continue
+        # Only these kinds say who a process is: a long run's prints (hundreds of thousands) are not sorted
+        folded = (t for t in self.texts if t[2] in _PROCESS_TEXT_KINDS and t[1] != ev.PARENT_INDEX)
+        for t_ns, index, kind, payload in sorted(folded, key=lambda t: t[0]):
             if kind == ev.META:
                 info = get(index)
                 for key in ("name", "role", "requested_ns", "pid"):
@@ -172,10 +176,29 @@ class Trace:
 
     def states(self, index: int) -> np.ndarray:
         """STATE records of one process, in time order: columns t_ns, state, detail."""
+        empty = np.empty((0, 3), dtype=np.int64)
+        return self._states_by_process().get(index, empty)
+
+    def _states_by_process(self) -> dict[int, np.ndarray]:
+        # One sort of every STATE record by (process, time), cached per version: a summary asks for every
+        # lane, and one scan of all records per lane costs 64 scans of millions of rows.
+        cached = self._states_cache
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        version = self.version
         recs = self.records
-        mine = recs[(recs[:, 1] == index) & (recs[:, 2] == ev.STATE)]
-        mine = mine[np.argsort(mine[:, 0], kind="stable")]
-        return mine[:, [0, 3, 4]]
+        mine = recs[recs[:, 2] == ev.STATE]
+        mine = mine[np.argsort(mine[:, 1], kind="stable")][:, [0, 1, 3, 4]]  # grouped by process
+        lanes, starts = np.unique(mine[:, 1], return_index=True)
+        bounds = [*starts.tolist(), len(mine)]
+        by_process = {}
+        for i, lane in enumerate(lanes.tolist()):
+            group = mine[bounds[i]: bounds[i + 1]][:, [0, 2, 3]]
+            if (np.diff(group[:, 0]) < 0).any():  # a process's own records arrive in order; the parent's may not
+                group = group[np.argsort(group[:, 0], kind="stable")]
+            by_process[lane] = group
+        self._states_cache = (version, by_process)
+        return by_process
 
     def intervals(self, index: int, info: ProcessInfo | None = None, end_ns: int | None = None):
         """``(start_ns, end_ns, state, detail)`` arrays of one lane (``folds`` says what an interval is).
@@ -208,16 +231,19 @@ class Trace:
         return max(last, default=self.t0_ns)
 
     # --- files ---------------------------------------------------------------------
-    def save(self, path: str) -> None:
-        """Write atomically: a failed save never leaves a half-written or lost file."""
-        buffer = io.BytesIO()
-        np.save(buffer, self.records, allow_pickle=False)
+    def save(self, path: str, outputs: Outputs | None = None) -> None:
+        """Write atomically (or into ``outputs``, renamed with the others): a failed save never leaves a
+        half-written or lost file. Streamed: the records go into the zip in numpy's blocks and the texts in
+        batches, never as one more copy of the whole run."""
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
-        with atomic_open(path, binary=True) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+        with _outputs(outputs) as outs, outs.open(path, binary=True) as raw, \
+                zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("format.json", json.dumps(header))
             zf.writestr("meta.json", json.dumps(self.meta, ensure_ascii=False))
-            zf.writestr("texts.json", json.dumps(self.texts, ensure_ascii=False))
-            zf.writestr("records.npy", buffer.getvalue())
+            with zf.open("texts.json", "w", force_zip64=True) as member:
+                _write_json_list(member, self.texts)
+            with zf.open("records.npy", "w", force_zip64=True) as member:
+                np.save(member, self.records, allow_pickle=False)
 
     @classmethod
     def load(cls, path: str, max_records: int | None = None, progress=None) -> Trace:
@@ -230,27 +256,75 @@ class Trace:
         trace.version += 1
         return trace
 
-    def to_csv(self, path: str) -> None:
-        """Every event as a row, in time order, with names instead of codes."""
+    def to_csv(self, path: str, outputs: Outputs | None = None) -> None:
+        """Every event as a row, in time order, with names instead of codes (at equal times, records before
+        texts). Written in blocks of rows taken from the records' columns: never a Python row per event at once."""
         names = {i: p.name for i, p in self.processes().items()}
-        rows = []
-        for t_ns, index, kind, a, b in self.records.tolist():
-            what, value, detail = _describe(kind, a, b)
-            rows.append((t_ns, index, ev.KIND_NAMES.get(kind, str(kind)), what, value, detail, ""))
-        for t_ns, index, kind, payload in self.texts:
-            text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-            rows.append((t_ns, index, ev.KIND_NAMES.get(kind, str(kind)), "", "", "", text))
-        rows.sort(key=lambda r: r[0])
-        with atomic_open(path) as out:
+        records = self.records
+        order = np.argsort(records[:, 0], kind="stable")
+        all_texts = self.texts
+        text_times = np.fromiter((t[0] for t in all_texts), dtype=np.int64, count=len(all_texts))
+        text_order = np.argsort(text_times, kind="stable")
+        texts = _Reordered(all_texts, text_order)
+        # where each text goes: after every record with a time at or before its own
+        text_at = np.searchsorted(records[order, 0], text_times[text_order], side="right")
+        del text_times
+
+        def name(index: int) -> str:
+            return names.get(index, "parent" if index < 0 else "")
+
+        def text_rows(upto: int, done: int) -> tuple[list, int]:
+            rows = []
+            while done < len(texts) and text_at[done] <= upto:
+                t_ns, index, kind, payload = texts[done]
+                text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+                rows.append([f"{self.seconds(t_ns):.9f}", index, name(index), ev.KIND_NAMES.get(kind, str(kind)),
+                             "", "", "", text])
+                done += 1
+            return rows, done
+
+        with _outputs(outputs) as outs, outs.open(path) as out:
             writer = csv.writer(out)
             writer.writerow(["t_s", "process", "name", "kind", "what", "value", "detail", "text"])
-            for t_ns, index, kind, what, value, detail, text in rows:
-                writer.writerow(
-                    [f"{self.seconds(t_ns):.9f}", index, names.get(index, "parent" if index < 0 else ""),
-                     kind, what, value, detail, text]
-                )
+            done = 0
+            for start in range(0, len(order), CSV_BLOCK):
+                block = order[start:start + CSV_BLOCK]
+                for offset, (t_ns, index, kind, a, b) in enumerate(records[block].tolist()):
+                    if done < len(texts) and text_at[done] <= start + offset:
+                        rows, done = text_rows(start + offset, done)
+                        writer.writerows(rows)
+                    what, value, detail = _describe(kind, a, b)
+                    writer.writerow([f"{self.seconds(t_ns):.9f}", index, name(index),
+                                     ev.KIND_NAMES.get(kind, str(kind)), what, value, detail, ""])
+            rows, done = text_rows(len(order), done)
+            writer.writerows(rows)
 
 
+class _Reordered:
+    """``items`` in the order of ``order`` (numpy indexes), without a reordered copy of the list."""
+
+    def __init__(self, items: list, order: np.ndarray):
+        self._items, self._order = items, order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, position: int):
+        return self._items[self._order[position]]
+
+
+def _outputs(outputs: Outputs | None):
+    """The caller's set of outputs (renamed with the others), or a set of this one alone."""
+    return nullcontext(outputs) if outputs is not None else Outputs()
+
+
+def _write_json_list(member, items: list) -> None:
+    """``json.dumps(items)`` as UTF-8 into a binary file, a batch of items at a time."""
+    member.write(b"[")
+    for start in range(0, len(items), JSON_BATCH):
+        chunk = json.dumps(items[start:start + JSON_BATCH], ensure_ascii=False)[1:-1]
+        member.write(((", " if start else "") + chunk).encode("utf-8"))
+    member.write(b"]")
 
 
 def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import zipfile
 import zlib
 
@@ -26,7 +25,11 @@ import numpy as np
 from app.core import events as ev
 
 MAX_RECORDS = 20_000_000  # ~800 MB of records: ample for a classroom run (a 64-worker counter makes 2.6M)
-MAX_TEXTS_BYTES = 8 * 2**20  # prints, results, errors, hellos: a real run writes kilobytes; 8 MB loads in ~3 s
+# Prints, results, errors, hellos: a run's texts grow with its events (the counter's results list every read and
+# write: 37 MB for its largest run, 14 bytes per record), so their limit follows the records': any file the app
+# writes, it opens (320 MB for the default record limit), and a small zip that inflates to more is still refused.
+TEXTS_BYTES_PER_RECORD = 16
+MIN_TEXTS_BYTES = 2**20
 MAX_META_BYTES = 2**20
 MAX_FORMAT_BYTES = 4096
 MAX_JSON_DEPTH = 64  # a real trace nests 4 deep; the decoder recurses once per level
@@ -39,7 +42,7 @@ NUMBER_LIMIT = 1e300  # value-slot figures are plotted: beyond this, arithmetic 
 _READ_CHUNK = 16 * 2**20
 
 MEMBERS = ("format.json", "meta.json", "texts.json", "records.npy")
-TEXT_KINDS = (ev.PRINT, ev.RESULT, ev.ERROR, ev.HELLO, ev.META)
+TEXT_KINDS = (ev.PRINT, ev.RESULT, ev.ERROR, ev.HELLO, ev.META, ev.STEP)
 RECORD_KINDS = (ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK, ev.EXIT, ev.SAMPLE, ev.LOCK, ev.QUEUE)
 _RECORD_COLUMNS = ("t_ns", "process", "kind", "a", "b")
 
@@ -108,6 +111,11 @@ def read_trace_file(path: str, max_records: int | None = None, progress=None) ->
     return meta, texts, records
 
 
+def texts_limit(max_records: int = MAX_RECORDS) -> int:
+    """The largest ``texts.json`` accepted alongside at most ``max_records`` records (bytes)."""
+    return max(MIN_TEXTS_BYTES, TEXTS_BYTES_PER_RECORD * max_records)
+
+
 def _check_members(path: str, zf: zipfile.ZipFile, max_records: int) -> dict[str, zipfile.ZipInfo]:
     infos = {}
     for name in MEMBERS:
@@ -115,7 +123,7 @@ def _check_members(path: str, zf: zipfile.ZipFile, max_records: int) -> dict[str
             infos[name] = zf.getinfo(name)
         except KeyError:
             raise TraceFormatError(path, name, ("a member of the archive", "压缩包中的一个成员"), "missing") from None
-    limits = {"format.json": MAX_FORMAT_BYTES, "meta.json": MAX_META_BYTES, "texts.json": MAX_TEXTS_BYTES,
+    limits = {"format.json": MAX_FORMAT_BYTES, "meta.json": MAX_META_BYTES, "texts.json": texts_limit(max_records),
               "records.npy": MAX_NPY_HEADER + max_records * ev.RECORD_FIELDS * 8}
     for name, info in infos.items():
         if info.flag_bits & 0x1:
@@ -151,26 +159,44 @@ def _read_json(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         raise TraceFormatError(path, name, expected, shown(str(exc), 120)) from None
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _OPEN = np.zeros(256, dtype=np.int8)
 _OPEN[[ord("["), ord("{")]] = 1
 _OPEN[[ord("]"), ord("}")]] = -1
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_DEPTH_CHUNK = 2**20  # bytes scanned at a time: a few MB of numpy temporaries, whatever the file's size
 
 
 def json_depth(raw: bytes) -> int:
-    """The deepest bracket nesting of JSON text, brackets inside strings not counted; no recursion."""
+    """The deepest bracket nesting of JSON text, brackets inside strings not counted; no recursion.
+
+    Scanned with numpy, a chunk at a time (a 40 MB member in ~0.1 s): a quote opens or closes a string
+    unless an odd run of backslashes escapes it; a bracket counts only outside strings."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return 0  # cannot be too deep: skip the scan (every real meta and format member)
-    depth, deepest = 0, 0
-    for start in range(0, len(raw), _READ_CHUNK):
-        # A string cut at a chunk border would count its brackets: harmless for real files (their
-        # strings hold few brackets), and a hostile one is at worst refused, never decoded too deep.
-        stripped = _STRING.sub(b'""', raw[start: start + _READ_CHUNK])
-        steps = _OPEN[np.frombuffer(stripped, dtype=np.uint8)].astype(np.int32)
-        running = np.cumsum(steps) + depth
-        if len(running):
-            deepest = max(deepest, int(running.max()))
-            depth = int(running[-1])
+    depth = deepest = 0
+    in_string = 0  # at the chunk's start
+    carry = 0  # backslashes that end the previous chunk
+    for start in range(0, len(raw), _DEPTH_CHUNK):
+        piece = raw[start: start + _DEPTH_CHUNK]
+        chars = np.frombuffer(piece, dtype=np.uint8)
+        quotes = np.flatnonzero(chars == _QUOTE)
+        if carry or b'\\"' in piece:  # some quote may be escaped: measure the backslash run before each
+            positions = np.arange(len(chars), dtype=np.int32)
+            last_plain = np.maximum.accumulate(np.where(chars == _BACKSLASH, -1, positions))
+            before = quotes - 1
+            anchor = last_plain[np.maximum(before, 0)]
+            run = np.where(before >= 0, before - anchor, 0)
+            run += np.where((before < 0) | (anchor < 0), carry, 0)  # the run reaches back into the last chunk
+            quotes = quotes[run % 2 == 0]
+        toggles = np.zeros(len(chars), dtype=np.uint8)
+        toggles[quotes] = 1
+        inside = np.bitwise_xor.accumulate(toggles) ^ in_string
+        steps = np.where(inside == 0, _OPEN[chars], 0)
+        running = np.cumsum(steps, dtype=np.int32) + depth
+        deepest = max(deepest, int(running.max()))
+        depth, in_string = int(running[-1]), int(inside[-1])
+        tail = len(piece) - len(piece.rstrip(b"\\"))  # backslashes that end this chunk
+        carry = carry + tail if tail == len(piece) else tail
     return deepest
 
 
@@ -334,6 +360,9 @@ def _check_text_event(path: str, n: int, item) -> None:
                                                        "以下之一：" + ", ".join(map(str, TEXT_KINDS))), shown(kind))
     if kind in (ev.PRINT, ev.ERROR):
         check_str(path, f"{field} text", payload, allow_none=False)
+    elif kind == ev.STEP:
+        if not isinstance(payload, dict):
+            raise TraceFormatError(path, f"{field} payload", ("a JSON object", "JSON 对象"), shown(payload))
     elif kind in (ev.HELLO, ev.META):
         if not isinstance(payload, dict):
             raise TraceFormatError(path, f"{field} payload", ("a JSON object", "JSON 对象"), shown(payload))

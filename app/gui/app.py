@@ -11,6 +11,9 @@ from app.gui.icons import window_icon
 
 
 def run_gui(argv: list[str] | None = None) -> int:
+    from app.core.fdlimit import raise_limit
+
+    raise_limit()  # 64 spawned workers need more descriptors than macOS's default ulimit -n allows
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName("ProcScope")
     app.setOrganizationName("ProcScope")

@@ -5,11 +5,12 @@ Pure functions, no dialogs. Every one of them
 - checks the target first (``check_writable``): a missing folder, a folder
   that is not writable, a path that is a folder or lies under a regular file
   is refused before any work, with a message naming the path and the reason;
-- never leaves a half-written or temporary file: images are drawn in memory,
-  written to a temporary file in the target's folder and renamed over the
-  target (``os.replace``); the core writers (CSV, trace, Chrome trace) are
-  atomic the same way. A failure removes the temporary file and leaves an
-  existing target unchanged;
+- never leaves a half-written or temporary file and never destroys what the
+  path points to: images are drawn in memory and, like the core writers (CSV,
+  trace, Chrome trace), written through ``app.core.atomic`` (a temporary file
+  in the target's folder renamed over a regular file or a new path, a link
+  followed, a FIFO or device streamed to). A failure removes the temporary
+  file and leaves an existing target unchanged;
 - raises ``ExportError`` for every failure (with ``path`` and ``reason``), so
   a caller needs one ``except``.
 
@@ -30,20 +31,18 @@ import contextlib
 import math
 import os
 import re
-import secrets
-import shutil
 
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap, QRegion
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
+
+from app.core.atomic import Outputs
 
 translate = QCoreApplication.translate
 
 FORMATS = ("png", "svg")
 BACKGROUNDS = ("white", "themed")
 MAX_SIDE = 16384  # pixels per side of an exported image (a 16k PNG already takes 1 GB to draw)
-TEMP_PREFIX = ".procscope-"  # like the core's writers: a leftover is easy to recognise
-TEMP_SUFFIX = ".tmp"
 _INCHES_PER_METRE = 39.3701
 _SCREEN_DPI = 96  # the DPI written into a scale-1 PNG; a scale-2 PNG says 192
 
@@ -95,48 +94,15 @@ def check_writable(path) -> str:
     return full
 
 
-def _new_temp(folder: str) -> str:
-    """An empty temporary file in ``folder`` with the permissions a normal new file gets (umask)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _attempt in range(100):
-        name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
-        try:
-            fd = os.open(name, flags, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return name
-    raise FileExistsError(folder)
-
-
-def _remove_quietly(name: str) -> None:
+def _write_bytes(given, full: str, data: bytes, outputs=None) -> None:
+    """Write ``data`` to ``full`` as every writer of the app does (``app.core.atomic``): a temp file renamed
+    over it, a link followed, a FIFO or device streamed to; with ``outputs``, renamed with the others."""
     try:
-        os.unlink(name)
-    except OSError:
-        pass
-
-
-def _write_bytes(given, full: str, data: bytes) -> None:
-    """Write ``data`` to ``full`` through a temporary file in the same folder, then rename."""
-    try:
-        tmp = _new_temp(os.path.dirname(full))
-    except OSError as exc:
-        raise _disk_error(given, exc) from exc
-    try:
-        with open(tmp, "wb") as out:
+        with (contextlib.nullcontext(outputs) if outputs is not None else Outputs()) as outs, \
+                outs.open(full, binary=True) as out:
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if os.path.isfile(full):
-            with contextlib.suppress(OSError):
-                shutil.copymode(full, tmp)  # replacing a file keeps its permissions
-        os.replace(tmp, full)
     except OSError as exc:
-        _remove_quietly(tmp)
         raise _disk_error(given, exc) from exc
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
 
 
 # --- plots --------------------------------------------------------------------------------
@@ -333,7 +299,7 @@ def export_plot(plot_widget, path, fmt: str = "png", width: int | None = None, h
 
 
 # --- the window -------------------------------------------------------------------------
-def export_window(widget: QWidget, path, scale: float = 1.0) -> None:
+def export_window(widget: QWidget, path, scale: float = 1.0, outputs=None) -> None:
     """Write ``widget`` (the whole window) as PNG, as it looks on screen.
 
     ``scale`` 1 is ``widget.grab()``: the widget's size times its screen's
@@ -372,7 +338,7 @@ def export_window(widget: QWidget, path, scale: float = 1.0) -> None:
     except Exception as exc:  # a widget failed while painting
         raise _error(given, translate("Export", "drawing the window failed ({error})")
                      .format(error=str(exc) or type(exc).__name__)) from exc
-    _write_bytes(given, full, data)
+    _write_bytes(given, full, data, outputs)
 
 
 # --- a finished run in one picture (``procscope run --png``) --------------------------------
@@ -380,7 +346,7 @@ RUN_IMAGE_SIZE = (1400, 900)  # logical pixels of the lanes over the values, as 
 RUN_IMAGE_AXIS_PX = 200  # room for the longest lane label, as in the window
 
 
-def export_run_image(trace, path, size: tuple[int, int] = RUN_IMAGE_SIZE) -> None:
+def export_run_image(trace, path, size: tuple[int, int] = RUN_IMAGE_SIZE, outputs=None) -> None:
     """Write the activity lanes over the shared values of ``trace`` as one PNG (the window's plots, drawn by
     ``export_window``). Needs a QApplication; the plots are made, drawn off screen and thrown away."""
     from PySide6.QtWidgets import QApplication, QVBoxLayout
@@ -408,7 +374,7 @@ def export_run_image(trace, path, size: tuple[int, int] = RUN_IMAGE_SIZE) -> Non
             plot.set_trace(trace)
             plot.refresh()
         QApplication.processEvents()
-        export_window(page, given)
+        export_window(page, given, outputs=outputs)
     finally:
         page.close()
         page.deleteLater()

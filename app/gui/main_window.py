@@ -56,6 +56,7 @@ from app.gui.panels.process_table import ProcessTable
 from app.gui.panels.result_view import ResultView
 from app.gui.panels.run_outcome import outcome, outcome_color, outcome_text
 from app.gui.plots._countdown import DeadlockCountdown
+from app.gui.plots._style import share_left_axis
 from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
@@ -66,7 +67,7 @@ from app.gui.trace_opener import TraceOpener
 from app.gui.view import FrameSchedule, refresh_views
 from app.gui.window_layout import details_width, first_geometry, fits, left_panel_width
 
-FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (DESIGN §5, §8)
+FRAME_MS = 16  # ~60 Hz: an event reaches the screen within two frames, ≤ 33 ms (the latency target)
 OTHER_VIEWS_S = 0.25  # during a run the table, console and CPU/memory refresh at ~4 Hz, in turn (view.py)
 STATUS_MS = 250  # the status bar's elapsed time and process count
 # Closable: a panel collapses (its View menu action brings it back) rather than squeeze the plots.
@@ -106,9 +107,8 @@ class MainWindow(QMainWindow):
         self.resources = ResourcePlot()
         self.values_plot.setXLink(self.activity)
         self.resources.setXLink(self.activity)
-        for plot in (self.activity, self.values_plot, self.resources):
-            # One width for every left axis, so the linked time axes line up on screen too.
-            plot.getPlotItem().getAxis("left").setWidth(LEFT_AXIS_PX)
+        # One width for every left axis, so the linked time axes line up on screen too.
+        share_left_axis((self.activity, self.values_plot, self.resources), LEFT_AXIS_PX)
         self.table = ProcessTable()
         self.console = ConsoleView()
         self.result = ResultView(self.language)
@@ -324,9 +324,8 @@ class MainWindow(QMainWindow):
         metrics = QFontMetrics(QApplication.font())
         self.left_panel.setFixedWidth(left_panel_width(metrics))
         # One width for every left axis, so the linked time axes line up; it grows with the text size.
-        axis = max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8)
-        for plot in (self.activity, self.values_plot, self.resources):
-            plot.getPlotItem().getAxis("left").setWidth(axis)
+        axis = share_left_axis((self.activity, self.values_plot, self.resources),
+                               max(LEFT_AXIS_PX, metrics.horizontalAdvance(LONGEST_LANE_LABEL) + 8))
         self.centre.setMinimumWidth(axis + PLOT_DATA_MIN_PX)
         self._fit_lesson_list()
         mono = scaled(monospace_font(), factor)
@@ -464,8 +463,10 @@ class MainWindow(QMainWindow):
         self.trace = trace
         self.summary = summary
         for view in self.views:
-            view.set_trace(trace)
-        self.result.set_summary(summary)
+            if view is self.result:
+                view.set_trace(trace, summary)
+            else:
+                view.set_trace(trace)
         self.replay.set_trace(trace, live=live)
         self.activity.follow_live(True)
 

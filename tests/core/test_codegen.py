@@ -317,6 +317,19 @@ def test_counter_without_lock_loses_updates(tmp_path):
     assert result["lost_updates"] > 0 and result["actual"] != result["expected"]
 
 
+def test_counter_script_holds_where_the_lesson_does():
+    between = code_of("counter", lock="none")
+    after = code_of("counter", lock="none", hold_at="after")
+    assert between.index("value = lis[0]") < between.index("time.sleep(HOLD_S)") < between.index("lis[0] = value")
+    assert after.index("value = lis[0]") < after.index("lis[0] = value") < after.index("time.sleep(HOLD_S)")
+    assert "between reading and writing" not in after
+
+
+def test_counter_hold_after_loses_nothing_without_lock(tmp_path):
+    result = run_lesson_script(tmp_path, "counter", sharing="array", lock="none", hold_at="after", hold_s=0.2)
+    assert result["hold_at"] == "after" and result["lost_updates"] == 0
+
+
 @pytest.mark.parametrize("mode", ["apply", "apply_async", "map", "imap_unordered"])
 def test_pool_close_join_does_every_task(tmp_path, mode):
     result = run_lesson_script(tmp_path, "pool", mode=mode)
@@ -332,7 +345,8 @@ def test_pool_terminate_cancels_tasks(tmp_path, mode):
     # 2 workers, 0.3 s tasks, terminate() at 0.45 s: the first two are done, the next two are not.
     result = run_lesson_script(tmp_path, "pool", mode=mode, finish="terminate", tasks=8, task_s=0.3,
                                terminate_after_s=0.45)
-    assert 0 < result["done"] < 8 and result["cancelled"] == 8 - result["done"]
+    assert 0 < result["done"] < 8 and result["done"] + result["killed"] + result["not_started"] == 8
+    assert result["not_started"] >= 1 and result["cancelled"] == result["killed"] + result["not_started"]
 
 
 @pytest.mark.parametrize(("mode", "given", "method"), [

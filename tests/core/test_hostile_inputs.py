@@ -188,11 +188,11 @@ def test_a_records_zip_bomb_is_refused_without_decompressing(tmp_path, parts, mo
 
 @pytest.mark.timeout(60)
 def test_a_texts_zip_bomb_is_refused_without_decompressing(tmp_path, parts, monkeypatch):
-    bomb = b"[" + b" " * (trace_schema.MAX_TEXTS_BYTES + 1) + b"]"
+    bomb = b"[" + b" " * (trace_schema.texts_limit(100_000) + 1) + b"]"
     data = _with(parts, texts_json=bomb)
     assert len(data) < 200_000
     opened = _spy_opened(monkeypatch)
-    error = _refused(tmp_path, data)
+    error = _refused(tmp_path, data, max_records=100_000)
     assert error.field == "texts.json size" and "texts.json" not in opened
 
 

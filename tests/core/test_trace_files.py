@@ -267,16 +267,26 @@ def test_pickled_object_array_is_refused_never_unpickled(tmp_path):
 # --- atomic save ------------------------------------------------------------------------------------
 
 def _fail_on_third_writestr(monkeypatch):
-    original = zipfile.ZipFile.writestr
+    """The third member written fails (by ``writestr`` or streamed through ``open(name, "w")``)."""
+    original_writestr, original_open = zipfile.ZipFile.writestr, zipfile.ZipFile.open
     calls = []
 
-    def writestr(self, *args, **kwargs):
-        calls.append(args[0] if args else kwargs.get("zinfo_or_arcname"))
+    def count(name):
+        calls.append(name)
         if len(calls) == 3:
             raise OSError(28, "No space left on device (simulated)")
-        return original(self, *args, **kwargs)
+
+    def writestr(self, *args, **kwargs):
+        count(args[0] if args else kwargs.get("zinfo_or_arcname"))
+        return original_writestr(self, *args, **kwargs)
+
+    def open_member(self, name, mode="r", *args, **kwargs):
+        if mode == "w":
+            count(name)
+        return original_open(self, name, mode, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "writestr", writestr)
+    monkeypatch.setattr(zipfile.ZipFile, "open", open_member)
     return calls
 
 

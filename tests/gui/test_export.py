@@ -782,3 +782,40 @@ def test_dialog_remembers_the_last_folder_and_format(qtbot, plot, tmp_path):
     qtbot.addWidget(again)
     assert again.fmt() == "svg"
     assert os.path.dirname(again.path()) == str(folder)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs of POSIX")
+def test_every_window_writer_follows_a_link_and_streams_to_a_fifo(qtbot, plot, trace, tmp_path):
+    """Export (image, CSV, trace, Chrome trace), Save and the script's Save go through ``app.core.atomic``:
+    a link is kept and its target written; a FIFO is written to, not replaced by a file."""
+    import threading
+
+    from app.gui.panels.code_view import CodeView
+
+    view = CodeView()
+    qtbot.addWidget(view)
+    view.set_code("print('hi')\n")
+    writers = {
+        "png": lambda p: export_plot(plot, p, "png"),
+        "csv": lambda p: export.export_csv(trace, p),
+        "pstrace": lambda p: export.export_trace(trace, p),
+        "json": lambda p: export.export_chrome_trace(trace, p),
+        "py": lambda p: view.save_to(p),
+    }
+    for suffix, write in writers.items():
+        target, link = tmp_path / f"target.{suffix}", tmp_path / f"link.{suffix}"
+        target.write_bytes(b"old")
+        link.symlink_to(target)
+        write(str(link))
+        assert link.is_symlink(), f"{suffix}: the link was replaced"
+        assert target.read_bytes() != b"old", f"{suffix}: the link's target was not written"
+        fifo = tmp_path / f"pipe.{suffix}"
+        os.mkfifo(fifo)
+        received = []
+        reader = threading.Thread(target=lambda f=fifo, got=received: got.append(f.read_bytes()), daemon=True)
+        reader.start()
+        write(str(fifo))
+        reader.join(30)
+        assert received and received[0], f"{suffix}: nothing came through the FIFO"
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode), f"{suffix}: the FIFO was replaced"
+    assert _temps(tmp_path) == []

@@ -4,6 +4,7 @@ start order."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.core import events as ev
@@ -230,3 +231,17 @@ def test_pool_lanes_are_renumbered_per_run(qtbot):
     lanes.set_trace(trace)
     assert lanes.lane_labels() == ["SpawnPoolWorker-1 (100)", "SpawnPoolWorker-2 (101)"]
     assert "SpawnPoolWorker-53" in lanes.lane_tooltip(1)
+
+
+def test_steps_shorter_than_a_microsecond_are_merged():
+    """A hand-over (one process leaves the critical section, the next enters 0.3 µs later) is no dip."""
+    from app.gui.plots._story import merge_short_steps
+
+    x = np.array([0.0, 1.0, 1.0000003, 2.0, 2.0000001, 2.0000002, 3.0])
+    y = np.array([0.0, 1.0, 2.0, 1.0, 0.0, 1.0, 0.0])
+    mx, my = merge_short_steps(x, y)
+    # 1 held 0.3 µs before 2; 1 and 0 held 0.1 µs each before 1: the value before holds until the next step
+    assert mx.tolist() == [0.0, 1.0000003, 2.0000002, 3.0] and my.tolist() == [0.0, 2.0, 1.0, 0.0]
+    assert (np.diff(mx) >= 1e-6).all()
+    steps = np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 1.0])
+    assert merge_short_steps(*steps)[0] is steps[0]  # nothing to merge: the arrays as they were

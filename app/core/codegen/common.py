@@ -23,6 +23,39 @@ METHOD_NOTES = {
 }
 
 
+# The end of a script run with join=false: the tutorial's program as written, which never joins its children.
+NO_JOIN_END = """
+# The tutorial's program ends here, without join(): the parent returns at once.
+# Its exit unlinks the shared semaphores; under spawn and forkserver a child that
+# opens one by name afterwards crashes with FileNotFoundError in SemLock._rebuild
+# (their tracebacks follow). Under fork the children are copies that already hold
+# them. join() every child (or keep the parent alive) to avoid it; Windows
+# duplicates the handles instead, so the tutorial's author never saw it.
+print('父进程没有 join() 就返回了。/ The parent returns without join().')
+print('RESULT', json.dumps({'joined': False}))
+"""
+
+
+def start_children(target_args: str, join: bool) -> str:
+    """Start WORKERS processes (``target=<target_args>``) and join them, or, with ``join`` false, only start
+    them, as the tutorial's programs do."""
+    if not join:
+        return f"""
+            for i in range(WORKERS):
+                p = multiprocessing.Process(target={target_args})
+                p.start()
+        """
+    return f"""
+        processes = []
+        for i in range(WORKERS):
+            p = multiprocessing.Process(target={target_args})
+            p.start()
+            processes.append(p)
+        for p in processes:
+            p.join()
+    """
+
+
 def fill(template: str, **parts) -> str:
     """``template`` dedented, each ``{{name}}`` replaced by ``parts[name]``.
 

@@ -38,6 +38,9 @@ class Lesson:
     specs: tuple[ParamSpec, ...] = ()
     # A deadlock is this lesson's point: the runner reports it as the expected outcome, not a failure.
     expects_deadlock: bool = False
+    # The kinds of step point (``app.core.stepping.POINTS``) its workers pass: where step mode can hold
+    # them. Empty: no shared state to race on, so no ``--schedule``.
+    step_points: tuple[str, ...] = ()
     # A typical ``summarize()`` result: documents the keys, and lets the tests check the result rows
     # (labels translated, nothing missing) without a run.
     example_result: dict | None = None
@@ -48,6 +51,10 @@ class Lesson:
 
     def check(self, values: dict) -> None:
         """Reject combinations of valid values that make no sense together."""
+
+    def step_workers(self, values: dict) -> int | None:
+        """How many workers step mode holds (the schedule numbers them 1…this), None if not known."""
+        return values.get("workers")
 
     def value_slots(self, values: dict) -> list[dict]:
         """The shared values this run plots, per slot: ``name``, ``label`` (``{"en", "zh"}``: what the

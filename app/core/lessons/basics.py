@@ -1,6 +1,7 @@
 """Lesson ``basics`` (tutorial: 多进程): N processes start and say who they are.
 
 Result keys: ``indexes`` (lane indexes), ``names``, ``pids``, ``ppids``, ``main_modules``, ``all_ppid_is_parent``,
+``started_as`` (how the app itself was started: ``{"kind": script|module|frozen|interactive, "what": ...}``),
 ``start_order`` (indexes in the order the parent started them), ``run_order``
 (in the order they first ran), ``explanation``.
 """
@@ -37,6 +38,7 @@ class Basics(Lesson):
     specs = (workers(5),)
 
     def run(self, rc, values):
+        rc.result({"started_as": started_as()})
         processes = [rc.start(foo, (i,)) for i in range(values["workers"])]
         rc.join(*processes)
 
@@ -47,24 +49,8 @@ class Basics(Lesson):
         mains = [p.main_module for p in procs]
         all_parent = all(p.ppid == parent for p in procs)
         method = trace.meta.get("start_method")
-        if "__mp_main__" in mains:
-            why_en = ("Under spawn each child re-imported the parent's main script as __mp_main__, as in the "
-                      "tutorial; that is why the `if __name__ == '__main__':` guard must protect the code "
-                      "that starts processes.")
-            why_zh = ("在 spawn 方式下，子进程把父进程的主脚本重新导入为 __mp_main__（与教程一致）；"
-                      "所以启动进程的代码必须放在 `if __name__ == '__main__':` 之下。")
-        elif method == "spawn":
-            why_en = ("Under spawn the children started a fresh interpreter; the parent was run as a module "
-                      "(python -m ...), and CPython does not re-import such a __main__ "
-                      "(multiprocessing/spawn.py), so the children's __main__ is their own. Run the same "
-                      "code as a script (see the generated code) to see __mp_main__ as in the tutorial.")
-            why_zh = ("在 spawn 方式下，子进程启动了全新的解释器；父进程是以模块方式（python -m ...）运行的，"
-                      "CPython 不会重新导入这样的 __main__（见 multiprocessing/spawn.py），所以子进程的 __main__ "
-                      "是它自己的。把同样的代码作为脚本运行（见生成的代码），就能看到教程中的 __mp_main__。")
-        else:
-            why_en = (f"Under {method} each child is a copy of the parent, so its __main__ is the parent's "
-                      "(__main__), nothing is re-imported.")
-            why_zh = f"在 {method} 方式下，子进程是父进程的副本，__main__ 就是父进程的 __main__，不会重新导入。"
+        how = next((r["started_as"] for r in trace.results(-1) if "started_as" in r), None)
+        why_en, why_zh = explain_mains(method, mains, how)
         order_en = ("They ran in a different order than they were started: the OS schedules processes."
                     if run_order != sorted(run_order) else
                     "This time they ran in the order they were started; that is not guaranteed.")
@@ -83,6 +69,7 @@ class Basics(Lesson):
             "pids": [p.pid for p in procs],
             "ppids": [p.ppid for p in procs],
             "main_modules": mains,
+            "started_as": how,
             "all_ppid_is_parent": all_parent,
             "start_order": [p.index for p in sorted(procs, key=lambda p: p.requested_ns or 0)],
             "run_order": run_order,
@@ -121,6 +108,82 @@ class Basics(Lesson):
         return _script(self, values, start_method)
 
 
+def started_as() -> dict:
+    """How this (the parent) process was started: what multiprocessing does with its ``__main__``."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if getattr(sys, "frozen", False):
+        return {"kind": "frozen", "what": os.path.basename(sys.executable)}
+    if spec_name:  # python -m NAME: spawn children never re-import a NAME.__main__
+        return {"kind": "module", "what": spec_name.removesuffix(".__main__")}
+    if getattr(main, "__file__", None):  # python FILE, or an installed command (a small script file)
+        return {"kind": "script", "what": os.path.basename(main.__file__)}
+    return {"kind": "interactive", "what": None}
+
+
+def _started_words(how) -> tuple[str, str]:
+    kind, what = (how or {}).get("kind"), (how or {}).get("what")
+    if kind == "script":
+        return f"as a script ({what})", f"以脚本方式（{what}）"
+    if kind == "module":
+        return f"as a module (python -m {what})", f"以模块方式（python -m {what}）"
+    if kind == "frozen":
+        return f"as a frozen program ({what})", f"以打包程序方式（{what}）"
+    return "without a main script file", "没有主脚本文件"
+
+
+def explain_mains(method: str, mains: list, how) -> tuple[str, str]:
+    """Why each child's ``__main__`` is what it recorded: one sentence per distinct value, by start method
+    and by how the app was started."""
+    started_en, started_zh = _started_words(how)
+    en, zh = [], []
+    for main in sorted(set(mains), key=lambda m: (m is None, str(m))):
+        count = sum(1 for m in mains if m == main)
+        who_en, who_zh = f"{count} child(ren) reported __main__ = {main}", f"{count} 个子进程报告的 __main__ 为 {main}"
+        if main == "__mp_main__" and method == "spawn":
+            en.append(f"{who_en}: under spawn each child is a fresh Python that imported the app's main script "
+                      f"again, as __mp_main__ (the app was started {started_en}) — as in the tutorial. That is "
+                      "why the `if __name__ == '__main__':` guard must protect the code that starts processes.")
+            zh.append(f"{who_zh}：在 spawn 方式下，每个子进程都是全新的 Python，它把本程序的主脚本重新导入为 "
+                      f"__mp_main__（本程序是{started_zh}启动的）——与教程一致。所以启动进程的代码必须放在 "
+                      "`if __name__ == '__main__':` 之下。")
+        elif main == "__mp_main__" and method == "forkserver":
+            en.append(f"{who_en}: under forkserver the children are forked from the fork server, not from the app. "
+                      "The fork server is a fresh Python that imported the app's main script as __mp_main__ when it "
+                      f"started (the app was started {started_en}); every child forked from it inherits that "
+                      "__main__ — the same name the tutorial shows.")
+            zh.append(f"{who_zh}：在 forkserver 方式下，子进程是从 fork server 而不是从本程序 fork 出来的。"
+                      f"fork server 是一个全新的 Python，启动时把本程序的主脚本导入为 __mp_main__（本程序是{started_zh}"
+                      "启动的）；从它 fork 出来的子进程都继承了这个 __main__——与教程显示的名字相同。")
+        elif main == "__main__" and method == "spawn":
+            en.append(f"{who_en}: under spawn each child is a fresh Python, but the app was started {started_en}, "
+                      "and CPython re-imports only a main script given as a file (multiprocessing/spawn.py); so the "
+                      "children's __main__ is their own. Run the generated script as a file to see __mp_main__ as in "
+                      "the tutorial.")
+            zh.append(f"{who_zh}：在 spawn 方式下，每个子进程都是全新的 Python，但本程序是{started_zh}启动的，"
+                      "而 CPython 只会重新导入以文件方式给出的主脚本（见 multiprocessing/spawn.py），所以子进程的 "
+                      "__main__ 是它自己的。把生成的脚本作为文件运行，就能看到教程中的 __mp_main__。")
+        elif main == "__main__" and method == "forkserver":
+            en.append(f"{who_en}: under forkserver the children are forked from the fork server, a fresh Python. "
+                      f"The app was started {started_en}, and the fork server imports the app's main only when it "
+                      "is a script file; so the children inherit the fork server's own __main__. Run the generated "
+                      "script as a file to see __mp_main__ as in the tutorial.")
+            zh.append(f"{who_zh}：在 forkserver 方式下，子进程是从 fork server（一个全新的 Python）fork 出来的。"
+                      f"本程序是{started_zh}启动的，而 fork server 只有在主程序是脚本文件时才会导入它；所以子进程"
+                      "继承的是 fork server 自己的 __main__。把生成的脚本作为文件运行，就能看到教程中的 __mp_main__。")
+        elif method == "fork":
+            en.append(f"{who_en}: under fork each child is a copy of the parent, so its __main__ is the parent's "
+                      f"({main}); nothing is re-imported (the app was started {started_en}).")
+            zh.append(f"{who_zh}：在 fork 方式下，子进程是父进程的副本，__main__ 就是父进程的 __main__（{main}），"
+                      f"不会重新导入（本程序是{started_zh}启动的）。")
+        else:
+            en.append(f"{who_en} (under {method}; the app was started {started_en}).")
+            zh.append(f"{who_zh}（{method} 方式；本程序是{started_zh}启动的）。")
+    return " ".join(en), "".join(zh)
+
+
 def live_processes_story(trace):
     """Processes alive (asked for, not yet exited) and running their code, over time (basics, isolation)."""
     from app.core import story as st
@@ -145,6 +208,21 @@ LESSON = Basics()
 # --- the plain script (``Lesson.script``) -------------------------------------------------
 # The helpers are imported inside ``_script``: a spawned worker imports this module
 # to unpickle its target, and must not pay for the script builder.
+
+
+_MP_MAIN = {  # forkserver? -> why the children report __mp_main__
+    False: """
+        print('子进程把本文件重新导入为 __mp_main__，所以启动进程的代码必须放在 '
+              "if __name__ == '__main__': 之下。/ The children imported this file again as "
+              "__mp_main__: that is why the guard must protect the code that starts processes.")
+    """,
+    True: """
+        print('子进程由 fork server 分叉而来，fork server 已把本文件导入为 '
+              "__mp_main__，所以启动进程的代码必须放在 if __name__ == '__main__': 之下。"
+              '/ The children were forked from the fork server, which imported this file '
+              'as __mp_main__: the guard must protect the code that starts processes.')
+    """,
+}
 
 
 def _script(lesson, values: dict, start_method: str) -> str:
@@ -187,9 +265,7 @@ def _script(lesson, values: dict, start_method: str) -> str:
             print('并非每个子进程的父进程都是本进程：forkserver 方式下是 fork server。'
                   "/ Not every child's parent is this process: under forkserver it is the fork server.")
         if '__mp_main__' in main_modules:
-            print('子进程把本文件重新导入为 __mp_main__，所以启动进程的代码必须放在 '
-                  "if __name__ == '__main__': 之下。/ The children imported this file again as "
-                  "__mp_main__: that is why the guard must protect the code that starts processes.")
+            {{mp_main}}
         else:
             print('子进程是父进程的副本，__name__ 仍是 __main__，没有重新导入。'
                   '/ Each child is a copy of the parent: its __name__ is still __main__.')
@@ -204,6 +280,9 @@ def _script(lesson, values: dict, start_method: str) -> str:
         }
         print('RESULT', json.dumps(result))
     '''
+    from app.core.codegen.common import fill
+
+    main = fill(main, mp_main=_MP_MAIN[start_method == "forkserver"])
     return script(
         lesson=lesson, values=values, start_method=start_method,
         doc="Start WORKERS processes; each prints its name, its module name (__name__), its\n"

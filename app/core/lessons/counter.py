@@ -1,12 +1,14 @@
 """Lesson ``counter`` (tutorial 2. 进程锁): the race on one shared counter.
 
-N workers each do read → hold → write ``increments`` times. The sharing
-strategy decides whether they touch one counter at all; the lock decides
-whether the read and the write are one step.
+N workers each do read → hold → write ``increments`` times (``hold_at=between``,
+the race made visible) or read → write → hold (``hold_at=after``, the tutorial's
+own order). The sharing strategy decides whether they touch one counter at all;
+the lock decides whether the read and the write are one step.
 
-Result keys: ``sharing``, ``lock``, ``expected``, ``actual``, ``lost_updates``,
+Result keys: ``sharing``, ``lock``, ``hold_at``, ``expected``, ``actual``, ``lost_updates``,
 ``parent_sees``, ``worker_views`` (per worker: ``worker``, ``index`` its lane,
-``views`` each ``[read, wrote]``),
+``views`` each ``[read, wrote]``), ``joined`` (the ``join`` parameter), ``crashed`` (the children
+that crashed: ``index``, ``name``, ``error``, ``unlinked``),
 ``explanation``.
 """
 
@@ -16,11 +18,13 @@ import struct
 from multiprocessing import shared_memory
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, incompatible, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, incompatible, with_status
 from app.core.params import ParamSpec, workers
 
 SHARINGS = ("global", "value", "array", "manager", "queue", "shared_memory")
 LOCKS = ("none", "lock", "rlock", "semaphore", "get_lock")
+HOLD_AT = ("between", "after")  # read → hold → write, or the tutorial's read → write → hold
 
 counter = 10  # the "global" strategy: a module-level variable, one copy per process
 
@@ -75,34 +79,48 @@ class _Shared:
         return {"sharing": self.sharing, "obj": self.obj, "shm_name": self.shm_name, "_shm": None}
 
 
-def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_s: float) -> None:
-    """The tutorial's ``func``: read, hold, write, print ``say hi``."""
+def func(probe, i: int, shared: _Shared, lock, increments: int, step: int, hold_s: float,
+         hold_at: str = "between") -> None:
+    """The tutorial's ``func``: read, write and hold (in the order ``hold_at`` says), print ``say hi``."""
+    shared, lock = no_join.opened(shared), no_join.opened(lock)  # join=false: opened here, after the parent left
     shared.open()
     views = []
     try:
         for _ in range(increments):
             if lock is not None:
                 with probe.holding(lock):
-                    views.append(_update(probe, shared, step, hold_s, locked=True))
+                    views.append(_update(probe, shared, step, hold_s, hold_at, locked=True))
             else:
-                views.append(_update(probe, shared, step, hold_s, locked=False))
+                views.append(_update(probe, shared, step, hold_s, hold_at, locked=False))
     finally:
         shared.close()
     probe.result({"worker": i, "views": views})
 
 
-def _update(probe, shared, step, hold_s, locked):
+def _update(probe, shared, step, hold_s, hold_at, locked):
+    queue = shared.sharing == "queue"
+    probe.point("get" if queue else "read", "queue" if queue else "counter")
     read = shared.read(probe)
     if shared.sharing == "queue":
         probe.state(ev.HOLDING if locked else ev.WORKING, 1 if locked else 0)  # back from the queue's wait
-    probe.sleep(hold_s, code=None if locked else ev.SLEEPING)
+    if hold_at == "between":
+        _hold(probe, hold_s, locked)
     wrote = read + step
+    probe.point("put" if queue else "write", "queue" if queue else "counter")
     shared.write(wrote, probe)
     probe.value(0, wrote)
-    if not locked:
-        probe.state(ev.WORKING)
+    if hold_at == "after":  # the tutorial: lis[0] = lis[0] - 1; time.sleep(1); print(...)
+        _hold(probe, hold_s, locked)
     print("say hi", wrote)
     return [read, wrote]
+
+
+def _hold(probe, hold_s, locked):
+    if not hold_s:  # no sleep at all: even time.sleep(0) gives the CPU away and changes the race
+        return
+    probe.sleep(hold_s, code=None if locked else ev.SLEEPING)
+    if not locked:
+        probe.state(ev.WORKING)
 
 
 class Counter(Lesson):
@@ -112,6 +130,7 @@ class Counter(Lesson):
     title_zh = "进程锁与计数器竞争"
     summary_en = "N workers read, hold and write one counter; without a lock updates are lost."
     summary_zh = "N 个进程读取、停顿、写回同一个计数器；不加锁就会丢失更新。"
+    step_points = ("read", "write", "acquire", "release", "get", "put")
     specs = (
         workers(10),
         ParamSpec("sharing", "choice", "array", "Sharing", "共享方式", choices=SHARINGS,
@@ -125,9 +144,15 @@ class Counter(Lesson):
         ParamSpec("start_value", "int", 10, "Start value", "初始值", -1000000, 1000000),
         ParamSpec("step", "int", -1, "Step", "每次加上", -1000, 1000),
         ParamSpec("increments", "int", 1, "Updates per worker", "每个进程更新次数", 1, 10000),
-        ParamSpec("hold_s", "float", 1.0, "Hold time (s)", "读写之间的时间（秒）", 0.0, 60.0,
-                  help_en="Time between reading and writing the counter (the tutorial's time.sleep(1)).",
-                  help_zh="读取与写回之间的时间（即教程中的 time.sleep(1)）。"),
+        ParamSpec("hold_s", "float", 1.0, "Hold time (s)", "停顿时间（秒）", 0.0, 60.0,
+                  help_en="How long each update pauses (the tutorial's time.sleep(1)); hold_at says where.",
+                  help_zh="每次更新停顿多久（即教程中的 time.sleep(1)）；停在哪里由 hold_at 决定。"),
+        ParamSpec("hold_at", "choice", "between", "Hold at", "停顿位置", choices=HOLD_AT,
+                  help_en="between: read → hold → write, the race made visible; after: read → write → hold, "
+                          "the tutorial's own order (its sleep comes after the write).",
+                  help_zh="between：读 → 停顿 → 写，让竞争看得见；after：读 → 写 → 停顿，"
+                          "即教程自己的顺序（它的 sleep 在写之后）。"),
+        no_join.JOIN,
     )
 
     def check(self, values):
@@ -144,6 +169,7 @@ class Counter(Lesson):
         global counter
         sharing, start = values["sharing"], values["start_value"]
         shm = None
+        before = no_join.snapshot()
         if sharing == "global":
             counter = start  # the parent's copy; spawn children re-import the module and see its default
             shared = _Shared("global")
@@ -167,8 +193,14 @@ class Counter(Lesson):
                 "semaphore": lambda: rc.ctx.Semaphore(1), "get_lock": lambda: shared.obj.get_lock()}
         lock = lock[values["lock"]]() if values["lock"] != "none" else None
         try:
-            args = (shared, lock, values["increments"], values["step"], values["hold_s"])
+            args = (*no_join.wrap(values["join"], shared, lock), values["increments"], values["step"],
+                    values["hold_s"], values["hold_at"])
             processes = [rc.start(func, (i, *args)) for i in range(values["workers"])]
+            if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+                no_join.exit_now(before)
+                rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+                rc.result({"joined": False})
+                return
             rc.join(*processes)
             if sharing == "queue":
                 parent_sees = rc.get(shared.obj, queue_id=0)
@@ -189,9 +221,10 @@ class Counter(Lesson):
         p = trace.meta["params"]
         n, inc, step, start = p["workers"], p["increments"], p["step"], p["start_value"]
         sharing, lock = p["sharing"], p["lock"]
+        hold_at = p.get("hold_at", "between")  # a trace from before hold_at held between read and write
         expected = start + n * inc * step
         parent = [r for r in trace.results(-1) if "parent_sees" in r]
-        actual = parent[0]["parent_sees"] if parent else None
+        actual = parent[0].get("parent_sees") if parent else None
         lost = None
         if actual is not None:
             lost = round((expected - actual) / step) if step else 0
@@ -199,31 +232,45 @@ class Counter(Lesson):
                         for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "views" in t[3]),
                        key=lambda r: r["worker"])
         en, zh = _explain(sharing, lock, expected, actual, lost, views)
+        if sharing not in ("global", "queue"):
+            en, zh = f"{en} {_HOLD_NOTE[hold_at][0]}", f"{zh}{_HOLD_NOTE[hold_at][1]}"
+        joined = p.get("join", True) is not False
         writes = len(trace.values(0)[0])
-        partial = (f"{len(views)} of {n} worker(s) finished, {writes} write(s) were recorded; expected {expected} "
-                   "at the end of a full run.",
-                   f"{n} 个进程中有 {len(views)} 个完成，记录到 {writes} 次写入；完整运行结束时应为 {expected}。")
+        if not joined:
+            en, zh = no_join.explain(trace, "the counter", "计数器")
+        partial = (en, zh) if not joined else (
+            f"{len(views)} of {n} worker(s) finished, {writes} write(s) were recorded; expected {expected} "
+            "at the end of a full run.",
+            f"{n} 个进程中有 {len(views)} 个完成，记录到 {writes} 次写入；完整运行结束时应为 {expected}。")
         return {
             "sharing": sharing,
             "lock": lock,
+            "hold_at": hold_at,
             "expected": expected,
             "actual": actual,
             "lost_updates": lost,
             "parent_sees": actual,
             "worker_views": views,
-            "explanation": with_status(trace, en, zh, partial),
+            "joined": joined,
+            "crashed": no_join.crashes(trace),
+            # join=false: the crashes are this run's point, said rather than apologised for
+            "explanation": explain(en, zh) if not joined and trace.meta.get("status") == "crashed"
+            else with_status(trace, en, zh, partial),
         }
 
-    example_result = {"sharing": "value", "lock": "none", "expected": 12, "actual": 9, "lost_updates": 3,
-                      "parent_sees": 9, "worker_views": [{"worker": 0, "views": [[0, 1], [1, 2]]}]}
+    example_result = {"sharing": "value", "lock": "none", "hold_at": "between", "expected": 12, "actual": 9,
+                      "lost_updates": 3, "parent_sees": 9, "worker_views": [{"worker": 0, "views": [[0, 1], [1, 2]]}]}
 
     def result_rows(self, summary):
         from app.core.lessons.rows import DASH, Row, Table, Text, lost, process_names, seconds
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         out = [
             Row(Text("Sharing", "共享方式"), r["sharing"]),
             Row(Text("Lock", "锁"), r["lock"]),
+            Row(Text("Hold", "停顿位置"), Text(*_HOLD_ROW[r.get("hold_at", "between")])),
             Row(Text("Expected", "应为"), r["expected"]),
             Row(Text("Actual (the parent sees)", "实际（父进程看到的）"), r["actual"]),
             lost(Text("Lost updates", "丢失的更新"), r["lost_updates"]),
@@ -248,6 +295,22 @@ class Counter(Lesson):
 
     def script(self, values, start_method):
         return _script(self, values, start_method)
+
+
+_HOLD_NOTE = {
+    "between": ("The hold was between the read and the write (hold_at=between), to make the race visible; the "
+                "tutorial's own job holds after the write (hold_at=after), where without a lock an update is "
+                "almost never lost.",
+                "停顿在读和写之间（hold_at=between），为的是让竞争看得见；教程自己的 job 是在写之后停顿"
+                "（hold_at=after），那样即使不加锁也几乎不会丢失更新。"),
+    "after": ("The hold was after the write (hold_at=after), the tutorial's own order: the read and the write are "
+              "back to back, so without a lock an update is almost never lost — the race is still there, only "
+              "too short to hit; hold_at=between shows it.",
+              "停顿在写之后（hold_at=after），即教程自己的顺序：读和写紧挨着，所以即使不加锁也几乎不会丢失更新——"
+              "竞争仍然存在，只是窗口太短碰不上；hold_at=between 能让它显现。"),
+}
+_HOLD_ROW = {"between": ("read → hold → write (between)", "读 → 停顿 → 写（between）"),
+             "after": ("read → write → hold (after, as the tutorial)", "读 → 写 → 停顿（after，与教程相同）")}
 
 
 def _explain(sharing, lock, expected, actual, lost, views):
@@ -351,19 +414,26 @@ _LOCKS = {
 
 
 def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, fill, indent, script, seconds
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, indent, script, seconds, start_children
 
     sharing, lock = values["sharing"], values["lock"]
     s = _SHARING[sharing]
     make_lock, with_line, lock_doc = _LOCKS[lock]
     params = ["i"] + ([s["arg"]] if s["arg"] else []) + (["lock"] if make_lock else [])
+    hold_at, holds = values["hold_at"], seconds(values["hold_s"], values["tempo"]) > 0
+    # No sleep at all when HOLD_S is 0, as the lesson does: even time.sleep(0) gives the CPU away.
+    between = "time.sleep(HOLD_S)  # hold between reading and writing: the race made visible" \
+        if holds and hold_at == "between" else ""
+    after = "time.sleep(HOLD_S)  # the tutorial: lis[0] = lis[0] - 1; time.sleep(1); print()" \
+        if holds and hold_at == "after" else ""
     update = fill(
         '''
         {{read}}
-        time.sleep(HOLD_S)  # the tutorial's time.sleep(1) between reading and writing
+        {{between}}
         {{write}}
+        {{after}}
         print('say hi', value + STEP)
-        ''', read=s["read"], write=s["write"])
+        ''', read=s["read"], write=s["write"], between=between, after=after)
     if with_line:
         update = with_line.format(arg=s["arg"]) + "\n" + indent(update)
     loop = "for _ in range(INCREMENTS):\n" + indent(update)
@@ -384,7 +454,45 @@ def _script(lesson, values: dict, start_method: str) -> str:
         if sharing == "global" else "",
         params=", ".join(params), loop=loop)
     args = ", ".join("shm.name" if x == "name" else x for x in params[1:])  # the block goes by its name
-    main = fill(
+    if not values["join"]:
+        main = fill(
+            '''
+            {{make}}
+            {{make_lock}}
+            {{start}}
+            {{end}}
+            ''',
+            make=s["make"], make_lock=f"lock = {make_lock}" if make_lock else "", end=NO_JOIN_END,
+            start=start_children(f"func, args=(i, {args})", False).replace("args=(i, ))", "args=(i,))"))
+    else:
+        main = _main_with_join(s, make_lock, args, sharing, lock, hold_at)
+    main = main.replace("args=(i, ))", "args=(i,))")
+    imports = ["import json", "import multiprocessing"] + (["import time"] if holds else [])
+    if sharing == "shared_memory":
+        imports += ["import struct", "from multiprocessing import shared_memory"]
+    return script(
+        lesson=lesson, values=values, start_method=start_method,
+        doc=f"WORKERS processes each do {_SCRIPT_ORDER[hold_at]}\non one counter, INCREMENTS times.\n"
+            f"Sharing: {s['doc']}.\nLock: {lock_doc}."
+            + ("" if values["join"] else "\nNo join(), as the tutorial wrote it: under spawn and forkserver "
+                                         "the children crash."),
+        imports=imports,
+        constants=[
+            constant("WORKERS", values["workers"], "how many processes update the counter"),
+            constant("START_VALUE", values["start_value"], "the counter's first value"),
+            constant("STEP", values["step"], "added by every update (the tutorial's lis[0] - 1)"),
+            constant("INCREMENTS", values["increments"], "updates per process"),
+            constant("HOLD_S", seconds(values["hold_s"], values["tempo"]),
+                     "seconds of hold " + ("between read and write" if hold_at == "between" else "after the write")),
+        ],
+        body=body, main=main,
+    )
+
+
+def _main_with_join(s, make_lock, args, sharing, lock, hold_at) -> str:
+    from app.core.codegen.common import fill
+
+    return fill(
         '''
         {{make}}
         {{make_lock}}
@@ -403,30 +511,18 @@ def _script(lesson, values: dict, start_method: str) -> str:
         print('应为 / expected:', expected, ' 父进程看到 / the parent sees:', actual,
               ' 丢失的更新 / lost updates:', lost)
         {{explain}}
-        result = {'sharing': '{{sharing}}', 'lock': '{{lock}}', 'expected': expected,
+        result = {'sharing': '{{sharing}}', 'lock': '{{lock}}', 'hold_at': '{{hold_at}}',
+                  'expected': expected,
                   'actual': actual, 'lost_updates': lost, 'parent_sees': actual}
         print('RESULT', json.dumps(result))
         ''',
         make=s["make"], make_lock=f"lock = {make_lock}" if make_lock else "", args=args,
-        final=s["final"], cleanup=s["cleanup"], explain=_script_explain(sharing, lock), sharing=sharing, lock=lock)
-    main = main.replace("args=(i, ))", "args=(i,))")
-    imports = ["import json", "import multiprocessing", "import time"]
-    if sharing == "shared_memory":
-        imports += ["import struct", "from multiprocessing import shared_memory"]
-    return script(
-        lesson=lesson, values=values, start_method=start_method,
-        doc=f"WORKERS processes each do read -> hold -> write on one counter, INCREMENTS times.\n"
-            f"Sharing: {s['doc']}.\nLock: {lock_doc}.",
-        imports=imports,
-        constants=[
-            constant("WORKERS", values["workers"], "how many processes update the counter"),
-            constant("START_VALUE", values["start_value"], "the counter's first value"),
-            constant("STEP", values["step"], "added by every update (the tutorial's lis[0] - 1)"),
-            constant("INCREMENTS", values["increments"], "updates per process"),
-            constant("HOLD_S", seconds(values["hold_s"], values["tempo"]), "seconds between read and write"),
-        ],
-        body=body, main=main,
-    )
+        final=s["final"], cleanup=s["cleanup"], explain=_script_explain(sharing, lock), sharing=sharing, lock=lock,
+        hold_at=hold_at)
+
+
+_SCRIPT_ORDER = {"between": "read -> hold -> write (the race made visible)",
+                 "after": "read -> write -> hold (the tutorial's order)"}
 
 
 def _script_explain(sharing: str, lock: str) -> str:

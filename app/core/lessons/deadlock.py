@@ -44,6 +44,7 @@ class Deadlock(Lesson):
     summary_en = "Each worker holds one lock and waits for the next one's: the app finds the cycle and stops."
     summary_zh = "每个进程持有一把锁，又等待下一个进程的锁：程序找出这个环并停止运行。"
     expects_deadlock = True
+    step_points = ("acquire", "release")
     specs = (
         ParamSpec("workers", "int", 2, "Workers", "进程数", 2, 64,
                   help_en="Worker i takes lock i, then lock i+1 (the last takes lock 0).",

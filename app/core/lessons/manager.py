@@ -16,21 +16,26 @@ PROXIES = ("dict", "list", "namespace", "value")
 
 def func(probe, i: int, proxy, kind: str) -> None:
     """The tutorial's ``func``: write ``100 + i`` through the proxy and show what it holds."""
+    probe.point("write", f"{kind} proxy")
     if kind == "dict":
         proxy["num"] = 100 + i
+        probe.point("read", f"{kind} proxy")
         saw = proxy.items()
         print(saw)
         saw = [list(item) for item in saw]
     elif kind == "list":
         proxy.append(100 + i)
+        probe.point("read", f"{kind} proxy")
         saw = list(proxy)
         print(saw)
     elif kind == "namespace":
         proxy.num = 100 + i
+        probe.point("read", f"{kind} proxy")
         saw = proxy.num
         print("ns.num =", saw)
     else:
         proxy.value = 100 + i
+        probe.point("read", f"{kind} proxy")
         saw = proxy.value
         print("value =", saw)
     probe.value(0, 100 + i)
@@ -55,6 +60,7 @@ class Manager(Lesson):
     title_zh = "用 Manager 共享数据"
     summary_en = "Manager() starts a server process; workers change a dict (list, …) in it through proxies."
     summary_zh = "Manager() 启动一个服务进程；工作进程通过代理修改其中的 dict（list 等）。"
+    step_points = ("write", "read")
     specs = (
         workers(10),
         ParamSpec("proxy", "choice", "dict", "Proxy", "代理类型", choices=PROXIES),

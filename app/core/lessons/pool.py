@@ -1,7 +1,10 @@
 """Lesson ``pool`` (tutorial 3. 进程池 Pool): M tasks on a Pool(n).
 
 Result keys: ``mode``, ``tasks`` (each: ``task``, ``worker_pid``, ``worker``,
-``start_s``, ``end_s``, ``status`` done/cancelled), ``done``, ``cancelled``,
+``start_s``, ``end_s``, ``status``: done, killed (running when the pool was
+terminated or the run stopped) or not_started), ``done``, ``killed``,
+``not_started``, ``cancelled`` (every task not done, = ``killed`` + ``not_started``: the key's meaning
+since the first release, kept for the JSON contract),
 ``distinct_workers``, ``wall_s``, ``ideal_s``, ``explanation``.
 """
 
@@ -130,9 +133,12 @@ class Pool(Lesson):
                 "worker_pid": procs[index].pid if index in procs else None,
                 "start_s": round(trace.seconds(start[0]), 6) if start else None,
                 "end_s": round(trace.seconds(end[0]), 6) if end else None,
-                "status": "done" if end else "cancelled",
+                # started and never ended: its worker was killed (terminate() or a stop) while it ran
+                "status": "done" if end else "killed" if start else "not_started",
             })
         done = sum(1 for x in tasks if x["status"] == "done")
+        killed = sum(1 for x in tasks if x["status"] == "killed")
+        not_started = m - done - killed
         parent = [r for r in trace.results(-1) if "finished_ns" in r]
         total = (parent[0]["finished_ns"] - parent[0]["submitted_ns"]) / 1e9 if parent else None
         ran = [x for x in tasks if x["start_s"] is not None]
@@ -159,20 +165,24 @@ class Pool(Lesson):
         else:
             en += f"{p['mode']} hands tasks to all {n} workers at once; the same processes are reused."
             zh += f"{p['mode']} 把任务同时交给全部 {n} 个进程；同一批进程被反复使用。"
-        if done < m and p.get("finish") == "terminate":
-            en += f" terminate() stopped the pool: {m - done} task(s) were cancelled."
-            zh += f" terminate() 立即关闭了进程池：{m - done} 个任务被取消。"
-        elif done < m:
-            en += f" {m - done} task(s) did not finish."
-            zh += f" {m - done} 个任务没有完成。"
+        if done < m:
+            if p.get("finish") == "terminate":
+                en += " terminate() stopped the pool at once, without waiting:"
+                zh += " terminate() 立即关闭了进程池，不等任务完成："
+            en += (f" {done} task(s) finished, {killed} task(s) were running and were killed with their worker, "
+                   f"{not_started} task(s) never started.")
+            zh += f"{done} 个任务已完成，{killed} 个正在执行的任务随其进程被杀死，{not_started} 个任务从未开始。"
         partial = (f"{done} of {m} tasks were done on {len(pids)} distinct worker process(es) of a Pool({n}); "
-                   f"{m - done} never finished.",
-                   f"Pool({n}) 中的 {len(pids)} 个不同进程完成了 {m} 个任务中的 {done} 个；{m - done} 个没有完成。")
+                   f"{killed} task(s) were running and were killed, {not_started} task(s) never started.",
+                   f"Pool({n}) 中的 {len(pids)} 个不同进程完成了 {m} 个任务中的 {done} 个；"
+                   f"{killed} 个正在执行的任务被杀死，{not_started} 个任务从未开始。")
         return {
             "mode": p["mode"],
             "tasks": tasks,
             "done": done,
-            "cancelled": m - done,
+            "killed": killed,
+            "not_started": not_started,
+            "cancelled": killed + not_started,  # not done: the meaning this key always had
             "distinct_workers": len(pids),
             "wall_s": round(wall, 6) if wall is not None else None,
             "ideal_s": round(ideal, 6),
@@ -206,9 +216,10 @@ class Pool(Lesson):
         )
 
     example_result = {"mode": "apply_async", "tasks": [{"task": 0, "worker_pid": 9, "status": "done"},
-                                                       {"task": 1, "worker_pid": None, "status": "cancelled"}],
-                      "done": 1, "cancelled": 1, "distinct_workers": 1, "wall_s": 1.5, "ideal_s": 1.0,
-                      "pool_start_s": 0.3}
+                                                       {"task": 1, "worker_pid": 8, "status": "killed"},
+                                                       {"task": 2, "worker_pid": None, "status": "not_started"}],
+                      "done": 1, "killed": 1, "not_started": 1, "cancelled": 2, "distinct_workers": 1,
+                      "wall_s": 1.5, "ideal_s": 1.0, "pool_start_s": 0.3}
 
     def result_rows(self, summary):
         from app.core.lessons.rows import DASH, Row, Table, Text, lost, process_names, seconds
@@ -220,7 +231,9 @@ class Pool(Lesson):
         out = [
             Row(Text("Mode", "提交方式"), r["mode"]),
             Row(Text("Tasks done", "完成的任务"), r["done"]),
-            lost(Text("Tasks cancelled", "取消的任务"), r["cancelled"]),
+            lost(Text("Tasks running when terminated (killed)", "终止时正在执行（被杀死）的任务"),
+                 r.get("killed", 0)),
+            lost(Text("Tasks never started", "从未开始的任务"), r.get("not_started", r["cancelled"])),
             Row(Text("Distinct worker processes", "不同的工作进程数"), r["distinct_workers"]),
             Row(Text("Wall time (s)", "耗时（秒）"), seconds(wall) + ratio),
             Row(Text("Ideal time (s)", "理想时间（秒）"), seconds(ideal)),
@@ -252,16 +265,18 @@ LESSON = Pool()
 
 _BODY = '''
 task_log = None  # in each pool process: a proxy to the parent's list of finished tasks
+start_log = None  # ... and to its list of started tasks
 
 
-def init_worker(log):
+def init_worker(log, started):
     """Runs once in every pool process as it starts."""
-    global task_log
-    task_log = log
+    global task_log, start_log
+    task_log, start_log = log, started
 
 
 def func(args):
     start = time.time()
+    start_log.append(args)
     time.sleep(TASK_S)
     print('正在执行进程 ', args)
     task_log.append((args, os.getpid(), start, time.time()))  # task, worker pid, start, end
@@ -320,27 +335,32 @@ _MODES = {
 _MAIN = '''
 manager = multiprocessing.Manager()
 log = manager.list()  # every finished task, reported by the pool process that ran it
-# 创建一个包含 POOL_SIZE 个进程的进程池; init_worker(log) runs in each of them first
-p = multiprocessing.Pool(POOL_SIZE, initializer=init_worker, initargs=(log,),
+started = manager.list()  # every task a pool process began
+# 创建一个包含 POOL_SIZE 个进程的进程池; init_worker(log, started) runs in each of them first
+p = multiprocessing.Pool(POOL_SIZE, initializer=init_worker, initargs=(log, started),
                          maxtasksperchild=MAXTASKSPERCHILD)
 {{finish}}
 
 records = list(log)
-manager.shutdown()
 done = len(records)
+killed = len(set(started)) - done  # began, never finished: killed with their pool process
+not_started = TASKS - done - killed
+manager.shutdown()
 pids = {pid for _task, pid, _start, _end in records}
 # From the first task's start to the last task's end (the pool's own start-up is not in it)
 wall_s = round(max(r[3] for r in records) - min(r[2] for r in records), 6) if records else None
 # The ideal: {{ideal_why}}, no start-up, no waiting
 ideal_s = round({{ideal}}, 6)
-print('完成 / done:', done, 'of', TASKS, ' 取消 / cancelled:', TASKS - done)
+print('完成 / done:', done, 'of', TASKS, ' 被杀死 / killed while running:', killed,
+      ' 从未开始 / never started:', not_started)
 print('不同的工作进程 / distinct worker processes:', len(pids), 'in a Pool of', POOL_SIZE)
 if wall_s is not None:
     print('用时 / wall time: %.2f s, 理想 / ideal: %.2f s' % (wall_s, ideal_s))
 print({{how_zh}})
 print({{how_en}})
 {{cancelled}}
-result = {'mode': '{{mode}}', 'done': done, 'cancelled': TASKS - done,
+result = {'mode': '{{mode}}', 'done': done, 'killed': killed, 'not_started': not_started,
+          'cancelled': killed + not_started,
           'distinct_workers': len(pids), 'wall_s': wall_s, 'ideal_s': ideal_s}
 print('RESULT', json.dumps(result))
 '''
@@ -371,8 +391,9 @@ def _script(lesson, values: dict, start_method: str) -> str:
         """)
     cancelled = '''
         if done < TASKS:
-            print('terminate() 立即关闭了进程池，', TASKS - done, '个任务被取消。'
-                  '/ terminate() stopped the pool:', TASKS - done, 'task(s) were cancelled.')
+            print('terminate() 立即关闭了进程池：', killed, '个正在执行的任务被杀死，', not_started,
+                  '个任务从未开始。/ terminate() stopped the pool at once:', killed,
+                  'running task(s) were killed,', not_started, 'never started.')
     ''' if terminate else ""
     constants = [
         constant("POOL_SIZE", values["pool_size"], "processes in the pool"),

@@ -2,7 +2,8 @@
 
 Result keys: ``chain`` (in the order the gets happened: ``worker``, ``got``,
 ``put``, ``index``: the getter's lane), ``chain_intact`` (each step got what the previous one put),
-``left_in_queue``, ``explanation``.
+``left_in_queue``, ``joined`` (the ``join`` parameter), ``crashed`` (the children that crashed:
+``index``, ``name``, ``error``, ``unlinked``), ``explanation``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ import time
 from multiprocessing import queues
 
 from app.core import events as ev
-from app.core.lessons.base import Lesson, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, with_status
 from app.core.params import ParamSpec, workers
 
 
 def func(probe, i: int, q) -> None:
     """The tutorial's ``func``: take the token, say so, put our own number back."""
+    q = no_join.opened(q)  # join=false: opened here, after the parent left
+    probe.point("get", "queue")
     ret = probe.queue_get(q)  # q.get(), shown as blocked; the runner knows who waits for the token
     got_ns = time.perf_counter_ns()
     probe.state(ev.WORKING)
     print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
+    probe.point("put", "queue")
     probe.block(ev.BLOCKED)
     put_ns = time.perf_counter_ns()  # the token is on its way into the queue from here
     probe.queue_put(q, i)
@@ -43,15 +48,24 @@ class QueueRelay(Lesson):
     title_zh = "用 Queue 传递数据"
     summary_en = "One queue, one token: each process takes what the previous one put, then puts its own number."
     summary_zh = "一个队列、一个令牌：每个进程取出上一个进程放入的值，再放入自己的编号。"
+    step_points = ("get", "put")
     specs = (
         workers(10),
         ParamSpec("maxsize", "int", 20, "Queue maxsize", "队列容量", 1, 10000),
+        no_join.JOIN,
     )
 
     def run(self, rc, values):
+        before = no_join.snapshot()
         q = queues.Queue(values["maxsize"], ctx=rc.ctx)
         q.put(0)
-        processes = [rc.start(func, (i, q)) for i in range(values["workers"])]
+        (shared,) = no_join.wrap(values["join"], q)
+        processes = [rc.start(func, (i, shared)) for i in range(values["workers"])]
+        if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+            no_join.exit_now(before)
+            rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+            rc.result({"joined": False})
+            return
         rc.join(*processes)
         left = [rc.get(q, queue_id=0)]
         while True:
@@ -68,7 +82,8 @@ class QueueRelay(Lesson):
             b["got"] == a["put"] for a, b in zip(chain, chain[1:], strict=False)
         )
         final = [r for r in trace.results(-1) if "left_in_queue" in r]
-        left = final[0]["left_in_queue"] if final else None
+        left = final[0].get("left_in_queue") if final else None
+        joined = trace.meta["params"].get("join", True) is not False
         en = ("Each process blocked on q.get() until the token arrived, then put its own number: "
               + ("every step got exactly what the previous one put. " if intact else "the chain is broken. ")
               + "Who goes next is decided by the OS, not by the start order; the queue carries data between "
@@ -80,12 +95,20 @@ class QueueRelay(Lesson):
                    "put." if intact else f"{len(chain)} process(es) took the token before the run ended.",
                    f"{len(chain)} 个进程取到令牌并传了下去；"
                    + ("每一步拿到的正是上一步放入的值。" if intact else "链条不完整。"))
+        if not joined:
+            en, zh = no_join.explain(trace, "the Queue", " Queue ")
+            partial = (en, zh)
+        explanation = with_status(trace, en, zh, partial)
+        if not joined and trace.meta.get("status") == "crashed":
+            explanation = explain(en, zh)  # the crashes are this run's point: said, not apologised for
         return {
             "chain": [{"worker": r["worker"], "got": r["got"], "put": r["put"], "index": lanes.get(r["worker"])}
                       for r in chain],
             "chain_intact": intact,
             "left_in_queue": left,
-            "explanation": with_status(trace, en, zh, partial),
+            "joined": joined,
+            "crashed": no_join.crashes(trace),
+            "explanation": explanation,
         }
 
     def story(self, trace):
@@ -120,6 +143,8 @@ class QueueRelay(Lesson):
         from app.core.names import name_of
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         chain = r.get("chain", [])
         names = process_names(summary)
 
@@ -155,7 +180,8 @@ def func(i, q, chain):
 '''
 
 _MAIN = '''
-# The tutorial's queues.Queue(20, ctx=multiprocessing) is this same class.
+# multiprocessing.Queue() returns a multiprocessing.queues.Queue, the class of the
+# tutorial's queues.Queue(20, ctx=multiprocessing).
 q = multiprocessing.Queue(MAXSIZE)
 q.put(0)  # the token
 manager = multiprocessing.Manager()
@@ -192,17 +218,38 @@ print('RESULT', json.dumps(result))
 '''
 
 
-def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, script
+_BODY_NO_JOIN = '''
+def func(i, q):
+    ret = q.get()  # blocks until some process has put the token back
+    print('进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s' % (i, ret, i))
+    q.put(i)
+'''
 
+_MAIN_NO_JOIN = '''
+# multiprocessing.Queue() returns a multiprocessing.queues.Queue, the class of the
+# tutorial's queues.Queue(20, ctx=multiprocessing).
+q = multiprocessing.Queue(MAXSIZE)
+q.put(0)  # the token
+{{start}}
+{{end}}
+'''
+
+
+def _script(lesson, values: dict, start_method: str) -> str:
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, script, start_children
+
+    join = values["join"]
+    main = _MAIN if join else fill(_MAIN_NO_JOIN, start=start_children("func, args=(i, q)", False),
+                                   end=NO_JOIN_END)
     return script(
         lesson=lesson, values=values, start_method=start_method,
         doc="One queue, one token: each process blocks on q.get() until the token arrives, prints what\n"
-            "it got, then puts its own number back for the next one.",
-        imports=["import json", "import multiprocessing", "import queue"],
+            "it got, then puts its own number back for the next one."
+            + ("" if join else "\nNo join(), as the tutorial wrote it: under spawn and forkserver the children crash."),
+        imports=["import json", "import multiprocessing"] + (["import queue"] if join else []),
         constants=[
             constant("WORKERS", values["workers"], "how many processes pass the token on"),
             constant("MAXSIZE", values["maxsize"], "the queue's capacity"),
         ],
-        body=_BODY, main=_MAIN,
+        body=_BODY if join else _BODY_NO_JOIN, main=main,
     )

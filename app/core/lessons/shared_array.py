@@ -3,26 +3,35 @@
 Result keys: ``typecode``, ``ctype``, ``expected`` (the final element 0 as the
 C type stores it), ``expected_unbounded`` (the arithmetic answer), ``overflowed``,
 ``actual``, ``array`` (the whole array after the join), ``lost_updates``,
-``explanation``.
+``joined`` (the ``join`` parameter), ``crashed`` (the children that crashed: ``index``, ``name``, ``error``,
+``unlinked``; with ``join=false``), ``explanation``.
 """
 
 from __future__ import annotations
 
 import ctypes
 
-from app.core.lessons.base import Lesson, with_status
+from app.core.lessons import no_join
+from app.core.lessons.base import Lesson, explain, with_status
 from app.core.params import ParamSpec, workers
 
 TYPECODES = {
     "c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
-    "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "f": "c_float", "d": "c_double",
+    "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong",
+    # 'q' and 'Q' (long long, since Python 3.3) are missing from the tutorial's table.
+    "q": "c_longlong", "Q": "c_ulonglong",
+    "f": "c_float", "d": "c_double",
 }
 
 
 def to_number(typecode: str, item):
-    """An element as a plain number (chars by code point)."""
+    """An element as a plain number (chars by code point).
+
+    A 'c' element read alone (``temp[0]``) is a one-byte ``bytes``; a slice (``temp[:]``) is
+    ``bytes``, whose items are already ints.
+    """
     if typecode == "c":
-        return item[0]
+        return item if isinstance(item, int) else item[0]
     if typecode == "u":
         return ord(item)
     return item
@@ -41,6 +50,7 @@ def to_item(typecode: str, number):
 
 def func(probe, i: int, temp, lock, typecode: str, add, hold_s: float) -> None:
     """The tutorial's worker: ``temp[0] += 100`` and print the element."""
+    temp, lock = no_join.opened(temp), no_join.opened(lock)  # join=false: opened here, after the parent left
     if lock is not None:
         with probe.holding(lock):
             _add(probe, i, temp, typecode, add, hold_s)
@@ -49,9 +59,11 @@ def func(probe, i: int, temp, lock, typecode: str, add, hold_s: float) -> None:
 
 
 def _add(probe, i, temp, typecode, add, hold_s):
+    probe.point("read", "temp[0]")
     read = to_number(typecode, temp[0])
     if hold_s:
         probe.sleep(hold_s, code=None)
+    probe.point("write", "temp[0]")
     temp[0] = to_item(typecode, read + add)
     wrote = to_number(typecode, temp[0])
     probe.value(0, wrote)
@@ -66,11 +78,14 @@ class SharedArray(Lesson):
     title_zh = "用 Array 共享数据"
     summary_en = "Every worker adds to element 0 of a shared Array; the typecode decides the C type."
     summary_zh = "每个工作进程给共享 Array 的第 0 个元素加一个数；typecode 决定 C 类型。"
+    step_points = ("read", "write", "acquire", "release")
     specs = (
         workers(10),
         ParamSpec("typecode", "choice", "i", "Typecode", "类型码", choices=tuple(TYPECODES),
-                  help_en="'i' is ctypes.c_int; 'b' is a signed byte that wraps at 127.",
-                  help_zh="'i' 即 ctypes.c_int；'b' 是有符号字节，超过 127 会回绕。"),
+                  help_en="'i' is ctypes.c_int; 'b' is a signed byte that wraps at 127; "
+                          "'q'/'Q' (long long) are not in the tutorial's table.",
+                  help_zh="'i' 即 ctypes.c_int；'b' 是有符号字节，超过 127 会回绕；"
+                          "'q'/'Q'（long long）教程的表里没有。"),
         ParamSpec("size", "int", 4, "Array size", "数组大小", 1, 1000),
         ParamSpec("initial", "int", 1, "Initial element 0", "第 0 个元素初值", -1000000, 1000000,
                   help_en="The array starts as initial, initial+1, …", help_zh="数组初值为 initial, initial+1, …"),
@@ -81,6 +96,7 @@ class SharedArray(Lesson):
         ParamSpec("hold_s", "float", 0.0, "Time between read and write (s)", "读写之间的时间（秒）", 0.0, 60.0,
                   help_en="0 as in the tutorial; more makes the race visible.",
                   help_zh="教程中为 0；加大它会让竞争更明显。"),
+        no_join.JOIN,
     )
 
     def value_slots(self, values):
@@ -91,14 +107,21 @@ class SharedArray(Lesson):
 
     def run(self, rc, values):
         typecode = values["typecode"]
+        before = no_join.snapshot()
         temp = rc.ctx.Array(typecode, values["size"])
         for k in range(values["size"]):
             temp[k] = to_item(typecode, values["initial"] + k)
         lock = {"none": None, "get_lock": temp.get_lock(), "lock": rc.ctx.Lock()}[values["lock"]]
+        shared = no_join.wrap(values["join"], temp, lock)
         processes = [
-            rc.start(func, (i, temp, lock, typecode, values["add"], values["hold_s"]))
+            rc.start(func, (i, *shared, typecode, values["add"], values["hold_s"]))
             for i in range(values["workers"])
         ]
+        if not values["join"]:  # the tutorial's program: the parent returns here, and Python's exit...
+            no_join.exit_now(before)
+            rc.join(*processes)  # ...then waits for the children (multiprocessing's own exit function)
+            rc.result({"joined": False})
+            return
         rc.join(*processes)
         rc.result({"array": [to_number(typecode, x) for x in temp[:]]})
 
@@ -108,11 +131,13 @@ class SharedArray(Lesson):
         unbounded = initial + n * add
         expected = to_number(typecode, to_item(typecode, unbounded))
         final = [r for r in trace.results(-1) if "array" in r]
-        array = final[0]["array"] if final else None
+        array = final[0].get("array") if final else None
         actual = array[0] if array else None
         lost = _lost_updates(typecode, initial, add, n, actual)
         writes = [r["wrote"] for r in trace.results() if "wrote" in r]
         overflowed = expected != unbounded
+        if p.get("join", True) is False:
+            return self._without_join(trace, typecode, expected, unbounded, writes)
         en = [f"{n} workers each added {add} to element 0 ({TYPECODES[typecode]}): expected {expected}, got {actual}."]
         zh = [f"{n} 个进程各给第 0 个元素（{TYPECODES[typecode]}）加 {add}：应为 {expected}，实际为 {actual}。"]
         if overflowed:
@@ -140,10 +165,21 @@ class SharedArray(Lesson):
             "array": array,
             "lost_updates": lost,
             "writes": writes,
+            "joined": True,
+            "crashed": no_join.crashes(trace),
             "explanation": with_status(trace, " ".join(en), "".join(zh), (
                 f"{len(writes)} of {n} worker(s) wrote element 0; a full run would end at {expected}.",
                 f"{n} 个进程中有 {len(writes)} 个写入了第 0 个元素；完整运行结束时应为 {expected}。")),
         }
+
+    def _without_join(self, trace, typecode, expected, unbounded, writes):
+        en, zh = no_join.explain(trace, "the Array", " Array ")
+        # the crashes are this run's point: said, not apologised for
+        explanation = explain(en, zh) if trace.meta.get("status") == "crashed" else with_status(trace, en, zh, (en, zh))
+        return {"typecode": typecode, "ctype": TYPECODES[typecode], "expected": expected,
+                "expected_unbounded": unbounded, "overflowed": expected != unbounded, "actual": None, "array": None,
+                "lost_updates": None, "writes": writes, "joined": False, "crashed": no_join.crashes(trace),
+                "explanation": explanation}
 
     example_result = {"typecode": "b", "ctype": "c_byte", "expected": -23, "expected_unbounded": 1001,
                       "overflowed": True, "actual": -23, "array": [-23, 2], "lost_updates": 0}
@@ -152,6 +188,8 @@ class SharedArray(Lesson):
         from app.core.lessons.rows import Row, Text, lost, yes_no
 
         r = summary["result"]
+        if r.get("joined") is False:
+            return no_join.result_rows(r)
         out = [
             Row(Text("Typecode", "类型码"), f"'{r['typecode']}' ({r['ctype']})"),
             Row(Text("Expected", "应为"), r["expected"]),
@@ -198,7 +236,7 @@ _CHARS = {  # typecode -> (element -> number, number -> element) as source, wrap
 
 
 def _script(lesson, values: dict, start_method: str) -> str:
-    from app.core.codegen.common import constant, fill, indent, script, seconds
+    from app.core.codegen.common import NO_JOIN_END, constant, fill, indent, script, seconds, start_children
 
     typecode, lock = values["typecode"], values["lock"]
     ctype = TYPECODES[typecode]
@@ -228,13 +266,18 @@ def _script(lesson, values: dict, start_method: str) -> str:
         '''
         read, write, fill_in, show = "temp[0]", "read + ADD", "INITIAL + k", "temp[0]"
         stored = "[temp[k] for k in range(SIZE)]"
+    # No sleep at all when HOLD_S is 0, as the lesson does: even time.sleep(0) gives the CPU away,
+    # and another process would then read the same value.
+    hold = "time.sleep(HOLD_S)  # another process may read the same value meanwhile" \
+        if seconds(values["hold_s"], values["tempo"]) > 0 else ""
+    lock_arg = ", lock" if lock == "lock" else ""
     update = fill(
         '''
         read = {{read}}
-        time.sleep(HOLD_S)  # another process may read the same value meanwhile
+        {{hold}}
         temp[0] = {{write}}  # the tutorial's temp[0] += 100, which is a read and then a write
         print('进程%s ' % i, ' 修改数组第一个元素后----->', {{show}})
-        ''', read=read, write=write, show=show)
+        ''', read=read, write=write, show=show, hold=hold)
     guard = {"none": "", "get_lock": "with temp.get_lock():  # the Array's own lock",
              "lock": "with lock:  # a separate multiprocessing.Lock()"}[lock]
     body = fill(
@@ -258,20 +301,8 @@ def _script(lesson, values: dict, start_method: str) -> str:
             held = next((k for k in range(WORKERS, -1, -1) if as_stored(INITIAL + k * ADD) == actual), 0)
             lost = WORKERS - held
         '''
-    main = fill(
+    report = fill(
         '''
-        temp = multiprocessing.Array(TYPECODE, SIZE)  # lives in shared memory
-        for k in range(SIZE):
-            temp[k] = {{fill_in}}
-        {{make_lock}}
-        processes = []
-        for i in range(WORKERS):
-            p = multiprocessing.Process(target=func, args=(i, temp{{lock_arg}}))
-            p.start()
-            processes.append(p)
-        for p in processes:
-            p.join()
-
         array = {{stored}}
         unbounded = INITIAL + WORKERS * ADD
         expected = as_stored(unbounded)
@@ -301,13 +332,25 @@ def _script(lesson, values: dict, start_method: str) -> str:
         }
         print('RESULT', json.dumps(result))
         ''',
-        fill_in=fill_in, stored=stored, lost=lost, ctype=ctype,
-        make_lock="lock = multiprocessing.Lock()" if lock == "lock" else "",
-        lock_arg=", lock" if lock == "lock" else "")
+        stored=stored, lost=lost, ctype=ctype) if values["join"] else NO_JOIN_END
+    main = fill(
+        '''
+        temp = multiprocessing.Array(TYPECODE, SIZE)  # lives in shared memory
+        for k in range(SIZE):
+            temp[k] = {{fill_in}}
+        {{make_lock}}
+        {{start}}
+
+        {{report}}
+        ''',
+        fill_in=fill_in, report=report, start=start_children(f"func, args=(i, temp{lock_arg})", values["join"]),
+        make_lock="lock = multiprocessing.Lock()" if lock == "lock" else "")
     lock_doc = {"none": "No lock, as in the tutorial: raise HOLD_S and updates get lost.",
                 "get_lock": "The Array's own lock (temp.get_lock()) makes read and write one step.",
                 "lock": "A separate Lock makes read and write one step."}[lock]
-    imports = ["import json", "import multiprocessing", "import time"]
+    if not values["join"]:
+        lock_doc += "\nNo join(), as the tutorial wrote it: under spawn and forkserver the children crash."
+    imports = ["import json", "import multiprocessing"] + (["import time"] if hold else [])
     if typecode not in _CHARS:
         imports.append("import ctypes")
     return script(

@@ -32,6 +32,7 @@ def _work(probe, round_no: int, seconds: float) -> None:
 
 def event_worker(probe, i: int, gun, hold_s: float) -> None:
     """Wait for the start gun, then work."""
+    probe.point("wait", "event")
     probe.block(ev.WAITING)
     gun.wait()
     probe.state(ev.WORKING)
@@ -53,6 +54,7 @@ def producer(probe, i: int, cond, stock, items: int, hold_s: float) -> None:
         with probe.holding(cond):
             stock.value += 1
             probe.value(0, stock.value)
+            probe.point("notify", "condition")
             cond.notify()
     print(f"producer {i}: made {items}")
 
@@ -61,6 +63,7 @@ def consumer(probe, i: int, cond, stock, items: int, hold_s: float) -> None:
     for r in range(items):
         with probe.holding(cond):
             while stock.value == 0:
+                probe.point("wait", "condition")
                 # Condition.wait() releases the lock while it waits: record it so.
                 probe.record(ev.LOCK, ev.LOCK_RELEASED, 0)
                 probe.block(ev.WAITING, 0)  # detail 0: waiting for a notify, not for the lock
@@ -77,6 +80,7 @@ def barrier_worker(probe, i: int, barrier, hold_s: float, rounds: int) -> None:
     """Phases of unequal work; nobody starts phase n+1 before all finished phase n."""
     for phase in range(rounds):
         _work(probe, phase, hold_s * (1 + i % 3) / 2)
+        probe.point("wait", "barrier")
         probe.block(ev.WAITING)
         barrier.wait()
         probe.state(ev.WORKING)
@@ -100,6 +104,8 @@ class Sync(Lesson):
     title_zh = "Event、Semaphore、Condition、Barrier"
     summary_en = "What each synchronisation primitive guarantees, checked from the recorded trace."
     summary_zh = "每种同步原语保证了什么——用记录下来的轨迹来检验。"
+    # the event's set() is the parent's (not held); the workers wait on it
+    step_points = ("acquire", "release", "wait", "notify")
     specs = (
         ParamSpec("primitive", "choice", "semaphore", "Primitive", "同步原语", choices=PRIMITIVES),
         workers(6),

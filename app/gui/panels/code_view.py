@@ -8,9 +8,6 @@ the path and the reason.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -24,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.atomic import atomic_open
 from app.gui.panels._fonts import monospace_font
 from app.gui.panels._highlight import PythonHighlighter
 
@@ -103,29 +101,19 @@ class CodeView(QWidget):
         return path
 
     def save_to(self, path: str) -> bool:
-        """Write the script to ``path`` atomically; on failure a message box says where and why."""
-        tmp = None
+        """Write the script to ``path`` as every writer of the app does (a temp file renamed over it, a link
+        followed, a device streamed to); on failure a message box says where and why."""
         try:
-            directory = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(prefix=".procscope-", suffix=".tmp", dir=directory)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            with atomic_open(path) as out:
                 out.write(self.code())
                 if not self.code().endswith("\n"):
                     out.write("\n")
-            os.replace(tmp, path)
-            tmp = None
         except OSError as exc:
             reason = exc.strerror or str(exc)
             QMessageBox.critical(
                 self, self.tr("Could not save the script"),
                 self.tr("Could not save the script to {path}:\n{reason}").format(path=path, reason=reason))
             return False
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
         self.status.setText(self.tr("Saved to {path}").format(path=path))
         self.saved.emit(path)
         return True

@@ -85,9 +85,10 @@ class ResultView(QTextBrowser, TraceViewMixin):
         self._summary = summary
         self._render()
 
-    def set_trace(self, trace: Trace | None) -> None:
-        """A new run or file: the previous summary no longer applies (call ``set_summary`` after)."""
-        self._summary = None
+    def set_trace(self, trace: Trace | None, summary: dict | None = None) -> None:
+        """A new run or file: the previous summary no longer applies. ``summary``, when the caller has
+        it already, is shown at once (a big replay's summary is not computed twice)."""
+        self._summary = summary
         self._auto_summary = None
         super().set_trace(trace)
 

@@ -15,6 +15,12 @@ item keeps each lane's interval array (a view, never copied) and at paint time:
   (SVG, printing) the same columns are drawn as vector rectangles instead, one
   per run of equal columns — at most lanes × columns of them.
 
+Hue alone does not survive a projector or a greyscale print, so some states also
+carry a pattern (``colors.state_pattern``: hatching drawn over the fill, one more
+``drawRects`` per such state, in device units, with a brush made of a ``Qt.BrushStyle``) and the
+near-white idle state an outline (``colors.state_outline``). The level of detail
+draws them over its image from the runs of equal columns of those states only.
+
 ``paint`` never raises: an exception escaping a Python ``paint()`` override
 crashes PySide6 6.11 (shiboken's error path segfaults), so it is logged instead.
 """
@@ -30,7 +36,7 @@ from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt.internals import PrimitiveArray
 
 from app.core import events as ev
-from app.gui.colors import state_color
+from app.gui.colors import state_color, state_outline, state_pattern_brush
 from app.gui.plots._columns import ColumnGrid, keep_columns
 
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
@@ -41,6 +47,9 @@ TAIL_INTERVALS = 6  # of each lane, this many last intervals are looked at first
 
 _log = logging.getLogger(__name__)
 STATE_COUNT = len(ev.STATE_NAMES)
+_PATTERNS = {code: brush for code in range(STATE_COUNT) if (brush := state_pattern_brush(code)) is not None}
+_OUTLINES = {code: color for code in range(STATE_COUNT) if (color := state_outline(code)) is not None}
+_MARKED = np.array(sorted(set(_PATTERNS) | set(_OUTLINES)), dtype=np.int64)  # states drawn with more than a fill
 _ARGB = np.array([0xFF000000 | int(state_color(code)[1:], 16) for code in range(STATE_COUNT)], dtype=np.uint32)
 
 
@@ -89,6 +98,7 @@ class SegmentsItem(pg.GraphicsObject):
         self._bounds = QtCore.QRectF()
         self._brushes = [QtGui.QBrush(QtGui.QColor(state_color(code))) for code in range(STATE_COUNT)]
         self._rects = [PrimitiveArray(QtCore.QRectF, 4) for _ in range(STATE_COUNT)]
+        self._outline_pens = {code: _cosmetic_pen(color) for code, color in _OUTLINES.items()}
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
         self._generation = None  # see set_lanes
@@ -202,18 +212,44 @@ class SegmentsItem(pg.GraphicsObject):
         by_code = {}
         for value in np.unique(code).tolist():
             sel = code == value
-            n = int(sel.sum())
-            rects = self._rects[value]
-            rects.resize(n)
-            memory = rects.ndarray()
-            memory[:, 0] = x[sel]
-            memory[:, 1] = y[sel]
-            memory[:, 2] = w[sel]
-            memory[:, 3] = LANE_HEIGHT
-            p.setBrush(self._brushes[value])
-            p.drawRects(*rects.drawargs())
-            by_code[value] = n
+            by_code[value] = self._draw_state(p, value, x[sel], y[sel], w[sel])
         self.last_stats.update(mode="exact", rects=len(x), by_code=by_code)
+
+    def _draw_state(self, p, code: int, x: np.ndarray, y: np.ndarray, w: np.ndarray, fill: bool = True) -> int:
+        """One state's rectangles: its fill (one ``drawRects``), then its pattern and outline if it has them."""
+        n = len(x)
+        rects = self._rects[code]
+        rects.resize(n)
+        memory = rects.ndarray()
+        memory[:, 0] = x
+        memory[:, 1] = y
+        memory[:, 2] = w
+        memory[:, 3] = LANE_HEIGHT
+        outline = self._outline_pens.get(code)
+        if fill or outline is not None:
+            p.setPen(outline if outline is not None else QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(self._brushes[code] if fill else QtCore.Qt.BrushStyle.NoBrush)
+            p.drawRects(*rects.drawargs())
+        pattern = _PATTERNS.get(code)
+        if pattern is not None:
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(pattern)
+            t = p.transform()
+            if t.m12() == 0 and t.m21() == 0 and not t.isIdentity():
+                # in device units: a texture follows the painter's transform, and here 8 of our units are
+                # 8 seconds (the view's scale): the tile would be far wider than the plot
+                memory[:, 0] = memory[:, 0] * t.m11() + t.dx()
+                memory[:, 2] = memory[:, 2] * t.m11()
+                memory[:, 1] = memory[:, 1] * t.m22() + t.dy()
+                memory[:, 3] = memory[:, 3] * t.m22()
+                p.save()
+                p.resetTransform()
+                p.drawRects(*rects.drawargs())
+                p.restore()
+            else:
+                p.drawRects(*rects.drawargs())
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        return n
 
     def _column_codes(self, slices, x0: float, x1: float, scale: float) -> tuple[np.ndarray, ColumnGrid]:
         """Per lane and pixel column the state shown there (-1: none), and the columns.
@@ -276,10 +312,16 @@ class SegmentsItem(pg.GraphicsObject):
         for k, (row, _iv, _first, _stop) in enumerate(slices):
             target = QtCore.QRectF(x0, row - LANE_HEIGHT / 2, width, LANE_HEIGHT)
             p.drawImage(target, image, QtCore.QRectF(0, k, columns, 1))
-        self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows)
+        marked = np.isin(codes, _MARKED)
+        overlays = 0
+        if marked.any():  # patterns and outlines over the image: the runs of those states only
+            overlays = self._paint_runs(p, slices, np.where(marked, codes, -1), x0, pixel, fill=False)
+        self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows,
+                               overlays=overlays)
 
-    def _paint_runs(self, p, slices, codes: np.ndarray, x0: float, pixel: float) -> None:
-        """The per-column states as rectangles: each run of equal columns of a lane is one."""
+    def _paint_runs(self, p, slices, codes: np.ndarray, x0: float, pixel: float, fill: bool = True) -> int:
+        """The per-column states as rectangles: each run of equal columns of a lane is one (``fill`` False:
+        only their patterns and outlines, over the image); how many rectangles."""
         rows, columns = codes.shape
         change = np.ones((rows, columns), dtype=bool)
         change[:, 1:] = codes[:, 1:] != codes[:, :-1]
@@ -293,14 +335,14 @@ class SegmentsItem(pg.GraphicsObject):
         total = 0
         for value in np.unique(code).tolist():
             sel = code == value
-            rects = self._rects[value]
-            rects.resize(int(sel.sum()))
-            memory = rects.ndarray()
-            memory[:, 0] = x0 + start[sel] * pixel
-            memory[:, 1] = y[sel]
-            memory[:, 2] = (stop[sel] - start[sel]) * pixel
-            memory[:, 3] = LANE_HEIGHT
-            p.setBrush(self._brushes[value])
-            p.drawRects(*rects.drawargs())
-            total += len(rects)
-        self.last_stats["rects"] = total
+            total += self._draw_state(p, value, x0 + start[sel] * pixel, y[sel], (stop[sel] - start[sel]) * pixel,
+                                      fill)
+        if fill:
+            self.last_stats["rects"] = total
+        return total
+
+
+def _cosmetic_pen(color: str) -> QtGui.QPen:
+    pen = QtGui.QPen(QtGui.QColor(color), 1)
+    pen.setCosmetic(True)  # one pixel whatever the zoom (the view's x scale is pixels per second)
+    return pen

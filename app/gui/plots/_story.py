@@ -27,9 +27,34 @@ from app.gui.plots._decimate import decimate, visible_steps
 STORY_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_COLOR = "#555555"
 REFERENCE_ROOM = 0.12  # above the highest reference line, as a share of the span: its label's room
+MAX_LABEL_ROOM = 0.45  # at most this share of the plot's height is kept free for the labels above the lines
 STORY_EVERY_S = 0.25  # a live run's story is computed again at most this often
 DOT_SIZE = 9
 LINE_MARKERS = 60  # a line series marks its points while no more than this many are visible
+MIN_STEP_S = 1e-6  # a step shorter than this is merged into the next: a hand-over is not a 1-pixel dip
+
+
+def merge_short_steps(x: np.ndarray, y: np.ndarray, shortest: float = MIN_STEP_S) -> tuple[np.ndarray, np.ndarray]:
+    """A step series without the values that hold for less than ``shortest`` seconds.
+
+    When one process leaves a critical section and the next enters it, the count
+    drops and rises again within a microsecond: drawn, a dip one pixel wide that
+    looks like a moment with nobody inside. The value before such a step holds
+    until the next one instead (at most ``shortest`` longer per dropped point).
+    """
+    if len(x) < 2:
+        return x, y
+    keep = np.empty(len(x), dtype=bool)
+    keep[:-1] = np.diff(x) >= shortest
+    keep[-1] = True
+    if keep.all():
+        return x, y
+    x, y = x[keep], y[keep]
+    same = np.empty(len(y), dtype=bool)  # and a step to the value it already had is no step
+    same[0] = False
+    same[1:] = y[1:] == y[:-1]
+    same[-1] = False  # the last point says how far the series reaches
+    return x[~same], y[~same]
 
 
 def story_color(k: int) -> str:
@@ -79,6 +104,7 @@ class StoryLayer:
         plot_item.addItem(self.curves)
         self.story: st.Story | None = None
         self.entries: list[tuple[st.Series, CurveData, DotsData | None]] = []
+        self._points: list[tuple[np.ndarray, np.ndarray]] = []  # per entry: its points as drawn
         self.lines: list[pg.InfiniteLine] = []
         self._signature: tuple | None = None
 
@@ -106,6 +132,8 @@ class StoryLayer:
                                   [dots for _s, _c, dots in self.entries if dots is not None])
         else:
             self.entries = [(s, curve, dots) for s, (_old, curve, dots) in zip(series, self.entries, strict=True)]
+        self._points = [merge_short_steps(s.x, s.y) if s.style == st.STEP else (s.x, s.y)
+                        for s, _c, _d in self.entries]
         self._set_lines(story.lines if story is not None else [])
 
     def _set_lines(self, references: list) -> None:
@@ -139,7 +167,7 @@ class StoryLayer:
 
     # --- drawing a frame -----------------------------------------------------------------------
     def draw(self, x0: float, x1: float, points: int, clip_s: float | None = None,
-             now_s: float | None = None) -> tuple[float | None, float | None]:
+             now_s: float | None = None, height_px: float = 0.0) -> tuple[float | None, float | None]:
         """The visible part of every series in [x0, x1]; the lowest and highest value shown (with 0 and the
         reference lines: a count is read from 0, a limit must be in view).
 
@@ -147,8 +175,7 @@ class StoryLayer:
         ``now_s``: a live run's present moment: step series reach it.
         """
         lows, highs = [], []
-        for s, curve, dots in self.entries:
-            x, y = s.x, s.y
+        for (s, curve, dots), (x, y) in zip(self.entries, self._points, strict=True):
             if clip_s is not None and len(x):
                 stop = int(np.searchsorted(x, clip_s, side="right"))
                 if s.style == st.STEP and stop:
@@ -184,7 +211,17 @@ class StoryLayer:
             return None, None
         high = max(high, 1.0)
         if refs:  # a reference line's label sits above it: room for it under the top of the plot
-            high = max(high, max(refs) + REFERENCE_ROOM * (max(refs) - low))
+            top = max(refs)
+            label_px = max((line.label.boundingRect().height() for line in self.lines), default=0.0)
+            needed = label_px / height_px if height_px > 0 else 0.0
+            above = needed <= MAX_LABEL_ROOM  # a very short plot: the labels go under their lines instead
+            for line in self.lines:
+                anchor = (1, 1) if above else (1, 0)
+                if line.label.anchors[0] != anchor:
+                    line.label.anchors = [anchor, anchor]
+                    line.label.updatePosition()
+            share = max(REFERENCE_ROOM, needed) if above else REFERENCE_ROOM
+            high = max(high, (top - share * low) / (1.0 - share))  # the label's height above the top line
         return low, high
 
     def _index(self, series: st.Series) -> int:

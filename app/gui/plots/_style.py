@@ -92,25 +92,47 @@ class LayoutLegend(pg.LegendItem):
     only tells the layout that its size changed, and the layout places it.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layout.setContentsMargins(4, 1, 4, 1)  # a projector's plot is short: its legend stays compact
+
+    def addItem(self, item, name) -> None:  # noqa: N802 - pyqtgraph's name
+        super().addItem(item, name)
+        _sample, label = self.items[-1]
+        label.item.document().setDocumentMargin(1)  # Qt's 4 px above and below every line: a row is 6 px lower
+        label.updateMin()
+        self.updateSize()
+
     def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
         self.layout.invalidate()
         self.updateGeometry()
+
+
+def font_size_css(font: QtGui.QFont | None = None) -> str:
+    """The size of ``font`` (the application's) as a legend label's CSS size: in points, or pixels."""
+    font = font or QtWidgets.QApplication.font()
+    return f"{font.pointSizeF():g}pt" if font.pointSizeF() > 0 else f"{max(font.pixelSize(), 1)}px"
 
 
 def make_legend(**kwargs) -> pg.LegendItem:
     kwargs.setdefault("labelTextColor", FOREGROUND)
     kwargs.setdefault("brush", pg.mkBrush(LEGEND_BRUSH))
     kwargs.setdefault("pen", pg.mkPen("#BBBBBB"))
+    kwargs.setdefault("labelTextSize", font_size_css())  # not pyqtgraph's fixed 9pt (see follow_app_font)
     return LayoutLegend(**kwargs)
 
 
 class Swatch(ItemSample):
-    """A legend sample that is just a coloured square (or a marker); clicking it does nothing."""
+    """A legend sample that is just a coloured square (or a marker), with the hatching (``pattern``, a
+    ``QBrush``) and outline its state has on the lanes; clicking it does nothing."""
 
-    def __init__(self, color: str, marker: str | None = None):
+    def __init__(self, color: str, marker: str | None = None, pattern: QtGui.QBrush | None = None,
+                 outline: str | None = None):
         super().__init__(None)
         self.color = color
         self.marker = marker
+        self.pattern = pattern
+        self.outline = outline
 
     def paint(self, p: QtGui.QPainter, *_args) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
@@ -119,9 +141,15 @@ class Swatch(ItemSample):
             p.drawLine(QtCore.QPointF(4, 4), QtCore.QPointF(16, 16))
             p.drawLine(QtCore.QPointF(4, 16), QtCore.QPointF(16, 4))
             return
-        p.setPen(pg.mkPen("#666666"))
+        rect = QtCore.QRectF(3, 5, 14, 10)
+        p.setPen(pg.mkPen(self.outline or "#666666"))
         p.setBrush(pg.mkBrush(self.color))
-        p.drawRect(QtCore.QRectF(3, 5, 14, 10))
+        p.drawRect(rect)
+        if self.pattern is not None:
+            p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(self.pattern)
+            p.drawRect(rect)
 
     def mouseClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
         event.ignore()
@@ -131,7 +159,8 @@ LEGEND_MAX = 16  # entries a legend shows; beyond, the last one says how many mo
 
 
 LEGEND_ROWS = 2  # rows of a legend below a plot: more would take the plot's height
-LEGEND_SAMPLE_PX = 34  # a legend entry's sample and spacing, beside its text
+LEGEND_MARGIN_PX = 24  # the plot's margins and the legend's frame and spacing, beside its entries
+LEGEND_SAMPLE_PX = 38  # a legend entry's sample, its label's margin and the spacing, beside its text
 
 
 def capped_entries(entries: list[tuple], more, limit: int = LEGEND_MAX) -> list[tuple]:
@@ -148,14 +177,23 @@ def capped_entries(entries: list[tuple], more, limit: int = LEGEND_MAX) -> list[
 def place_legend_below(plot_item, legend: pg.LegendItem) -> None:
     """The legend under the time axis, centred, in the plot's own layout: it never covers the data."""
     legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
-    plot_item.layout.addItem(legend, 4, 1)
+    # under the value axis too: the widget's whole width (room for more columns, fewer rows)
+    plot_item.layout.addItem(legend, 4, 0, 1, 2)
     plot_item.layout.setAlignment(legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
 
 
-def legend_grid(texts: list[str], width_px: float, more: str = "", rows: int = LEGEND_ROWS) -> tuple[int, int]:
-    """(columns, most entries) of a legend of ``texts`` below a plot ``width_px`` wide, in ``rows`` rows;
-    ``more``: the text of the entry that counts the others when not all fit (its column is wider)."""
+def legend_grid(texts: list[str], width_px: float, more: str = "", rows: int | None = LEGEND_ROWS
+                ) -> tuple[int, int]:
+    """(columns, most entries) of a legend of ``texts`` below a plot ``width_px`` wide, in ``rows`` rows
+    (None: as many as it takes, every entry shown); ``more``: the text of the entry that counts the others
+    when not all fit (its column is wider). The texts are measured in the application's font: the legend's."""
     metrics = QtGui.QFontMetrics(QtWidgets.QApplication.font())
+    if rows is None:  # every entry: the most columns whose widest entries (in pyqtgraph's row-major grid) fit
+        widths = [metrics.horizontalAdvance(t) + LEGEND_SAMPLE_PX for t in texts]
+        for columns in range(len(widths), 1, -1):
+            if sum(max(widths[c::columns]) for c in range(columns)) <= width_px:
+                return columns, len(texts)
+        return 1, len(texts)
     entry = max((metrics.horizontalAdvance(t) for t in texts), default=0) + LEGEND_SAMPLE_PX
     columns = max(1, min(len(texts) or 1, int(max(width_px, entry) // entry)))
     if len(texts) > columns * rows and more:
@@ -205,6 +243,79 @@ def sync_legend(legend: pg.LegendItem, entries: list[tuple], columns: int = 1, m
             parent.activate()  # and the legend itself in its plot (it takes its new room now, not next frame)
     legend.setVisible(bool(entries))
     return stop == len(entries)
+
+
+def legend_room(widget: pg.PlotWidget) -> float:
+    """How wide a legend under the plot may be (``place_legend_below``: under the left axis and the data):
+    the widget's width less a margin. Not the view box's width: a legend too wide for it has already
+    widened the layout beyond the widget."""
+    return max(widget.width() - LEGEND_MARGIN_PX, 0.0)
+
+
+def is_font_change(event) -> bool:
+    """The widget's font changed, or the application's (the window's text size, Ctrl+= / Ctrl+-)."""
+    return event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.ApplicationFontChange)
+
+
+def plot_alive(widget: pg.PlotWidget) -> bool:
+    """Built and not closed: Qt sends resize and font events already during ``PlotWidget.__init__`` (before
+    the legend exists) and during ``close()`` (after the plot item is gone)."""
+    return widget.__dict__.get("plotItem") is not None and "legend" in widget.__dict__
+
+
+def fit_layout(widget: pg.PlotWidget, legend: pg.LegendItem) -> None:
+    """Lay ``legend`` out now and the plot again in the widget's width: a legend that was wider (before its
+    columns were fitted) had stretched the plot beyond the widget, and only a resize would undo that."""
+    legend.updateSize()
+    legend.layout.activate()
+    item = widget.getPlotItem()
+    item.layout.activate()
+    if item.geometry() != widget.range:
+        item.setGeometry(widget.range)
+
+
+def follow_app_font(widget: pg.PlotWidget) -> None:
+    """The plot's texts (axis ticks and labels, legend, title) in the application font, which the window
+    scales (Ctrl+= / Ctrl+-, presentation mode, the screen's scaling): pyqtgraph fixes each text's font
+    when it makes it. Call it at start and on every ``QEvent.FontChange``; the legend's columns are the
+    plot's to fit again afterwards."""
+    font = QtGui.QFont(QtWidgets.QApplication.font())
+    item = widget.getPlotItem()
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        if axis.style.get("tickFont") != font and not getattr(axis, "own_tick_font", False):
+            axis.setStyle(tickFont=font)
+        if axis.label.font() != font:
+            axis.label.setFont(font)
+            axis._adjustSize()
+            axis.picture = None
+            axis.update()
+    legend = getattr(widget, "legend", None)
+    size = font_size_css(font)
+    if legend is not None and (legend.opts.get("labelTextSize") != size or any(
+            label.item.font() != font for _sample, label in legend.items)):
+        legend.opts["labelTextSize"] = size  # the entries added from now on
+        for _sample, label in legend.items:
+            label.item.setFont(font)
+            label.setText(label.text, size=size)
+        legend.updateSize()
+    if item.titleLabel.item.font() != font:
+        item.titleLabel.item.setFont(font)
+        item.titleLabel.updateMin()
+
+
+def share_left_axis(plots, minimum: float = 0.0) -> float:
+    """One width for the left axes of ``plots`` stacked one above the other: the widest one needs (or
+    ``minimum``), so their linked time axes line up on screen; the width set."""
+    width = float(minimum)
+    for plot in plots:
+        axis = plot.getPlotItem().getAxis("left")
+        axis.setWidth(None)  # what this axis needs by itself: its ticks and label
+        axis._updateWidth()
+        width = max(width, axis.minimumWidth())  # set by _updateWidth now (its geometry comes later)
+    for plot in plots:
+        plot.getPlotItem().getAxis("left").setWidth(math.ceil(width))
+    return math.ceil(width)
 
 
 class RunTimeAxis:

@@ -23,10 +23,23 @@ from app.core import events as ev
 from app.core.folds import LaneStore
 from app.core.names import display_names
 from app.core.trace import Trace
-from app.gui.colors import state_color
+from app.gui.colors import state_color, state_outline, state_pattern_brush
 from app.gui.plots._controls import PlotControls
 from app.gui.plots._segments import LANE_HEIGHT, SegmentsItem
-from app.gui.plots._style import BACKGROUND, Swatch, axis_items, make_legend, style_plot
+from app.gui.plots._style import (
+    BACKGROUND,
+    Swatch,
+    axis_items,
+    fit_layout,
+    follow_app_font,
+    is_font_change,
+    legend_grid,
+    legend_room,
+    make_legend,
+    place_legend_below,
+    plot_alive,
+    style_plot,
+)
 from app.gui.state_names import state_texts
 from app.gui.view import TraceViewMixin
 
@@ -125,15 +138,16 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         self.legend = make_legend(colCount=4)
         for name in LEGEND_STATES:
             code = ev.STATE_NAMES.index(name)
-            swatch = Swatch("#000000", marker="x") if name == "crashed" else Swatch(state_color(code))
+            swatch = Swatch("#000000", marker="x") if name == "crashed" else Swatch(
+                state_color(code), pattern=state_pattern_brush(code), outline=state_outline(code))
             self.legend.addItem(swatch, name)
-        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
-        item.layout.addItem(self.legend, 4, 1)
-        item.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        place_legend_below(item, self.legend)
 
         view.sigXRangeChanged.connect(self._on_x_range)
         view.sigResized.connect(self._fit_lane_labels)
+        view.sigResized.connect(self._fit_legend)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        follow_app_font(self)
         self.retranslate()
         self.redraw(None)
 
@@ -201,11 +215,35 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         texts = self._state_texts()
         for (_sample, label), name in zip(self.legend.items, LEGEND_STATES, strict=True):
             label.setText(texts[name])
-        self.legend.updateSize()
+        self._fit_legend()
         if self._trace is not None:
             self._update_markers(self._trace)
             self._update_deadlock(self._trace)
             self._update_task_labels()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if plot_alive(self) and is_font_change(event):
+            follow_app_font(self)
+            self._label_step = 0  # the labels' room and thinning follow the new size
+            self._fit_lane_labels()
+            self._fit_legend()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if plot_alive(self):
+            self._fit_legend()  # here too: a legend too wide for a narrower widget keeps the view box's width
+            self._fit_title()
+            self._update_startup_note()
+
+    def _fit_legend(self, *_args) -> None:
+        """The states' legend in as many rows as the plot's width needs: every state always shown, never
+        wider than the data (a narrow window, 200 % scaling, long names)."""
+        texts = [label.text for _sample, label in self.legend.items]
+        columns, _most = legend_grid(texts, legend_room(self), rows=None)
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+        fit_layout(self, self.legend)
 
     # --- drawing ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -411,6 +449,23 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if title != self._title:
             self._title = title
             self.getPlotItem().setTitle(title, color=DEADLOCK_RED, bold=True)
+            self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title wraps at word boundaries to the data's width: pyqtgraph would make the plot as wide as
+        the title's one line, pushing the end of the run out of the widget (a narrow or scaled window)."""
+        label = self.getPlotItem().titleLabel
+        if not self._title or not label.isVisible():
+            return
+        axis = self.getPlotItem().getAxis("left")
+        room = max(120.0, self.viewport().width() - axis.width() - 16)
+        label.item.setTextWidth(room)
+        height = label.itemRect().height()
+        label.setMinimumWidth(0)
+        label.setMinimumHeight(height)
+        label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, height)  # pyqtgraph's own hint: its text's width
+        label._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (0, height)
+        label.updateGeometry()
 
     def _update_task_labels(self) -> None:
         """Label pool tasks on their segments when few enough are visible and wide enough."""
@@ -526,13 +581,19 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
 
     def _update_startup_note(self) -> None:
         """The time axis's label says when start-up is left out of the view (outside the lanes, not on them)."""
-        text = self.tr("time (s)")
+        texts = [self.tr("time (s)")]
         if self._startup_s is not None:
-            text = self.tr("time (s) · start-up 0–{s} s hidden").format(
-                s=f"{self._startup_s:.2f}")
-        if text != self._bottom_text:
-            self._bottom_text = text
-            self.getPlotItem().setLabel("bottom", text)
+            texts = [self.tr("time (s) · start-up 0–{s} s hidden").format(s=f"{self._startup_s:.2f}"),
+                     self.tr("time (s) · start-up hidden"), texts[0]]
+        axis = self.getPlotItem().getAxis("bottom")
+        room = axis.width() or self.width()
+        for text in texts:  # the longest that fits under the axis (200 %, Chinese): pyqtgraph would clip it
+            if text != self._bottom_text:
+                self._bottom_text = text
+                self.getPlotItem().setLabel("bottom", text)
+                axis.resizeEvent(None)  # pyqtgraph centres the label only on a resize: else it keeps the old x
+            if axis.label.boundingRect().width() <= room:
+                break
 
     def _set_range(self, x0: float, x1: float) -> None:
         self._setting_range = True

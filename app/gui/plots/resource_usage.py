@@ -32,9 +32,14 @@ from app.gui.plots._style import (
     RunTimeAxis,
     axis_items,
     capped_entries,
+    fit_layout,
+    follow_app_font,
+    is_font_change,
     legend_grid,
+    legend_room,
     make_legend,
     place_legend_below,
+    plot_alive,
     sync_legend,
 )
 from app.gui.view import TraceViewMixin
@@ -79,6 +84,7 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self.metric_box.currentIndexChanged.connect(self._on_metric_index)
         view.sigXRangeChanged.connect(self._on_x_range)
         view.sigResized.connect(self._on_resized)
+        follow_app_font(self)
         self.retranslate()
         self.redraw(None)
 
@@ -196,7 +202,9 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._markers.set_points(xs, ys, who, process_brush)
         self._lines.changed()
         shown = np.concatenate(dots_y) if dots_y else np.empty(0)
-        if not len(shown):
+        if not len(shown) and self._metric == "cpu":  # no sample in view (a short run): still a CPU axis
+            self._fit.fit(*CPU_SPAN)
+        elif not len(shown):
             self._fit.fit(None, None)
         elif self._metric == "cpu":
             self._fit.fit(min(CPU_SPAN[0], float(shown.min())), max(CPU_SPAN[1], float(shown.max())))
@@ -218,7 +226,7 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         if entries == self._legend_entries:
             return
         more = self.tr("+{n} more (see the lanes)")
-        self._legend_width = self.getPlotItem().getViewBox().width()
+        self._legend_width = legend_room(self)
         self._legend_short = self.height() < SHORT_PLOT_PX
         rows = 1 if self._legend_short else LEGEND_ROWS  # a short plot keeps its height for the curves
         columns, limit = legend_grid([name for _index, name in entries], self._legend_width, more.format(n=99), rows)
@@ -231,15 +239,27 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
 
     def _on_resized(self, *_args) -> None:
         self._place_box()
-        if abs(self.getPlotItem().getViewBox().width() - self._legend_width) >= 1 or (
+        if abs(legend_room(self) - self._legend_width) >= 1 or (
                 (self.height() < SHORT_PLOT_PX) != self._legend_short):
             self._legend_entries = None  # as many legend entries as fit the new width
             self._update_legend()
+            fit_layout(self, self.legend)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if plot_alive(self) and is_font_change(event):
+            follow_app_font(self)  # the texts in the new size, the legend's entries for it
+            self.metric_box.adjustSize()
+            self._legend_entries = None
+            self._legend_width = -1.0
+            self._on_resized()
 
     # --- the metric box sits in the corner under the value axis, left of the time axis ----------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._place_box()
+        if plot_alive(self):
+            self._on_resized()  # a legend too wide for a narrower widget keeps the view box's width
 
     def _place_box(self) -> None:
         box = self.__dict__.get("metric_box")  # resizeEvent comes already during PlotWidget.__init__

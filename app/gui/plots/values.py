@@ -57,9 +57,14 @@ from app.gui.plots._style import (
     RunTimeAxis,
     axis_items,
     capped_entries,
+    fit_layout,
+    follow_app_font,
+    is_font_change,
     legend_grid,
+    legend_room,
     make_legend,
     place_legend_below,
+    plot_alive,
     sync_legend,
 )
 from app.gui.view import TraceViewMixin
@@ -139,6 +144,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         self._setup_controls()
         view.sigXRangeChanged.connect(self._on_x_range)
         view.sigResized.connect(self._on_resized)
+        follow_app_font(self)
         self.retranslate()
         self.redraw(None)
 
@@ -226,6 +232,18 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             self._rebuild_legend()
         else:
             self._story_legend()
+        fit_layout(self, self.legend)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if plot_alive(self):
+            self._on_resized()  # a legend too wide for a narrower widget keeps the view box's width
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if plot_alive(self) and is_font_change(event):
+            follow_app_font(self)  # the texts in the new size, the legend's columns for it
+            self._on_resized()
 
     def _show_empty_note(self) -> None:
         """Say why the plot is empty, rather than show bare axes (a trace of a lesson without a chart)."""
@@ -393,12 +411,12 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
                 clip = trace.seconds(self._cursor_ns)
             elif trace.meta.get("status") in _LIVE_STATUSES and "end_ns" not in trace.meta:
                 now = trace.seconds(perf_counter_ns())  # the workers' clock: a count holds until now
-        low, high = self.story_layer.draw(x0, x1, curve_points(view.width()), clip, now)
+        low, high = self.story_layer.draw(x0, x1, curve_points(view.width()), clip, now, view.height())
         self._fit.fit(low, high)
 
     def _story_legend(self) -> None:
         entries = self.story_layer.legend_entries(installed_lesson_key())
-        columns, limit = legend_grid([text for _item, text in entries], self.getPlotItem().getViewBox().width())
+        columns, limit = legend_grid([text for _item, text in entries], legend_room(self))
         entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n), limit)
         sync_legend(self.legend, entries, min(columns, max(len(entries), 1)))
 
@@ -541,8 +559,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             if slot.has_expected():
                 entries.append((slot.expected, self.tr("{name}: expected {value}").format(
                     name=name, value=_fmt(slot.spec["expected"]))))
-        columns, limit = legend_grid([text for _item, text in entries],
-                                     self.getPlotItem().getViewBox().width())
+        columns, limit = legend_grid([text for _item, text in entries], legend_room(self))
         entries = capped_entries(entries, lambda n: self.tr("… and {n} more values").format(n=n), limit)
         columns = min(columns, max(len(entries), 1))
         if self.legend.columnCount != columns:
