@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_code.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
     p_code.add_argument("--output", "-o", metavar="FILE", help="write the script to FILE instead of printing it")
+    _add_trace_parser(sub)
     p_run.epilog = ("Outputs: a link is followed, a FIFO or device is written to, - is the standard output (one "
                      "output at most); files are written all or none.")
     return parser
@@ -79,6 +80,8 @@ def run_cli(argv: list[str]) -> int:
             code = _list(args)
         elif args.command == "run":
             code = _run(args)
+        elif args.command == "trace":
+            code = _trace(args)
         else:
             code = _code(args)
         if sys.stdout is not None:
@@ -422,6 +425,103 @@ def _print_human(trace, summary: dict, lang: str, stream) -> None:
         print(f"  schedule taken: {steps}")
     print()
     print(result.get("explanation", {}).get(lang, ""))
+
+
+def _add_trace_parser(sub) -> None:
+    p_trace = sub.add_parser(
+        "trace", help="run your own multiprocessing script unchanged and record it",
+        description="Run SCRIPT as `python SCRIPT SCRIPT_ARGS...` would (its sys.argv, its folder first on sys.path, "
+                    "the current folder as its cwd), and record every process, lock, queue, pipe, pool task, "
+                    "shared value and print of it, as a lesson's run. Its output goes where it would go; the "
+                    "summary goes to the standard error. Exit code: the script's own; 2 bad input (no such file, "
+                    "not a Python file, a syntax error); 3 --timeout, Ctrl+C or SIGTERM ended it (no process of it "
+                    "is left).")
+    p_trace.add_argument("script", metavar="SCRIPT", help="the Python file to run")
+    p_trace.add_argument("rest", nargs=argparse.REMAINDER, metavar="-- SCRIPT_ARGS",
+                         help="arguments for the script, after -- (the options may come before or after SCRIPT)")
+    _trace_options(p_trace)
+
+
+def _trace_options(p_trace) -> None:
+    p_trace.add_argument("--start-method", default=None, metavar="fork|spawn|forkserver",
+                         help="the default start method, for a script that sets none (default: Python's)")
+    p_trace.add_argument("--json", dest="json_out", metavar="FILE|-", help="the run's summary as JSON (- prints it)")
+    p_trace.add_argument("--trace", metavar="FILE|-", help="the recorded run, to replay in the window")
+    p_trace.add_argument("--csv", metavar="FILE|-", help="every event as a CSV row")
+    p_trace.add_argument("--chrome-trace", metavar="FILE|-", help="the run for Perfetto / chrome://tracing")
+    p_trace.add_argument("--timeout", metavar="S", help="end the script and all its processes after S seconds "
+                                                        "(exit code 3)")
+    p_trace.add_argument("--lang", choices=("en", "zh"), default=None,
+                         help="language of the explanation (default: the locale's)")
+
+
+EXIT_SCRIPT_TIMEOUT = 3
+
+
+def _trace(args) -> int:
+    """``trace SCRIPT``: the script's own exit code, 2 for bad input, 3 when --timeout (or SIGTERM) ended it."""
+    from app.core.runner import check_start_method
+    from app.core.script.check import check_script
+    from app.core.script.session import ScriptRun
+
+    rest = list(args.rest)
+    cut = rest.index("--") if "--" in rest else len(rest)
+    options, script_args = rest[:cut], rest[cut + 1:]
+    if options:  # options after SCRIPT: parsed as if given before it
+        later = _Parser(prog="procscope trace SCRIPT", add_help=False)
+        _trace_options(later)
+        try:
+            parsed = later.parse_args(options)
+        except ParamError as exc:
+            raise ParamError(f"{exc} (the script's own arguments go after --)") from None
+        for key, value in vars(parsed).items():
+            if value is not None:
+                setattr(args, key, value)
+    script = check_script(args.script)
+    if args.start_method is not None:
+        check_start_method(args.start_method)
+    timeout = _timeout(args.timeout)
+    outputs = (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv),
+               ("--chrome-trace", args.chrome_trace))
+    outputs = tuple((option, path) for option, path in outputs if path is not None)
+    _check_outputs(outputs)
+    lang = args.lang or _default_lang()
+    to_stdout = any(path == STDOUT for _option, path in outputs)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()  # the script writes to the same descriptors, after what ProcScope wrote
+    # An output on the standard output keeps it for itself: the script's output goes to the standard error.
+    runner = ScriptRun(script, script_args, args.start_method, stdout=sys.stderr.fileno() if to_stdout else None)
+    with _sigterm_stops(runner) as terminated:
+        trace = runner.run(timeout=timeout)
+        if terminated():
+            print("procscope: stopped by SIGTERM; the script was ended and no output was written", file=sys.stderr)
+            return EXIT_FAILED
+        from app.core.summary import build_summary
+
+        summary = build_summary(trace)
+        _write_outputs(trace, summary, outputs, lang)
+    _print_script_summary(summary, lang)
+    if summary["status"] in (RunStatus.TIMEOUT, RunStatus.STOPPED):  # ProcScope ended it, not the script
+        return EXIT_SCRIPT_TIMEOUT
+    code = runner.exit_code
+    if code is None:
+        return EXIT_FAILED
+    return code if code >= 0 else 128 - code  # killed by signal N: what a shell reports for `python SCRIPT`
+
+
+def _print_script_summary(summary: dict, lang: str) -> None:
+    """After the script's own output, on the standard error: its processes and the explanation."""
+    def say(text: str) -> None:
+        builtins.print(text, file=sys.stderr)
+
+    say("")
+    say(f"procscope: {os.path.basename(summary['result']['script'] or '')} · {summary['status']} · "
+        f"{summary['duration_s']:.2f} s")
+    for proc in summary["processes"]:
+        say(f"  {proc['name']:<18} pid {proc['pid']!s:<8} {proc['role']:<7} {proc['main_module']!s:<12} "
+            f"exit {proc['exitcode']!s:<5} {proc['ended']}")
+    say(summary["result"]["explanation"].get(lang, ""))
 
 
 def _code(args) -> int:

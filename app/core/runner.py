@@ -73,7 +73,7 @@ def check_start_method(method: str) -> None:
 class Runner:
     def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
                  listener=None, sample_hz: float | None = 4.0, schedule: list[int] | None = None,
-                 deadlock_linger_s: float = 0.0):
+                 stepping: bool = False, gates_open: bool = False, deadlock_linger_s: float = 0.0):
         self.lesson = get_lesson(lesson_id)
         self.values = resolve(self.lesson.params, given or {}, lesson_id)
         self.lesson.check(self.values)
@@ -125,10 +125,21 @@ class Runner:
         self._linger_timer: threading.Timer | None = None
         self._interrupted = False  # Ctrl+C came (set by a signal handler: a plain attribute, no lock)
         self._stepper = None  # step mode: the schedule's workers are held at their step points
-        if schedule:
-            self._stepper = Stepper(self.ctx, schedule, self.emit_text, self._stop.is_set)
+        # ``stepping``: no written schedule, the window asks for each step (``gates_open``: it runs freely
+        # until the window pauses it)
+        if schedule or stepping:
+            if stepping and not self.lesson.step_points:
+                raise ParamError(f"step mode: lesson {lesson_id} has no step points (no shared state to race on)")
+            self._stepper = Stepper(self.ctx, schedule or [], self.emit_text, self._stop.is_set, interactive=stepping,
+                                    gates_open=gates_open)
             self._listener = self._stepper.tap(listener)
+        if schedule:
             self.trace.meta["schedule"] = ",".join(map(str, schedule))
+
+    @property
+    def stepper(self) -> Stepper | None:
+        """Step mode's stepper (the window asks it for steps), or None."""
+        return self._stepper
 
     # --- the event path -------------------------------------------------------------
     def emit(self, records: np.ndarray | None = None, texts=()) -> None:

@@ -16,6 +16,18 @@ then lets that one through. A step for a blocked or ended worker is refused
 (recorded, said in the summary's ``errors``); the schedule ends there. When the
 schedule ends, every gate opens for good and the run goes on freely.
 
+In the window the ``Stepper`` is *interactive*: no written schedule; the
+window asks for one step at a time (``request``) and hears back whether it was
+taken or refused and why; ``release_all`` opens every gate (Run free) and
+``hold_all`` closes them again (Pause: each worker stops at its next step
+point). A refused step there is only an answer, not the end of stepping. The
+steps taken are recorded exactly like a written schedule's, so their
+``schedule_text`` given to ``--schedule`` replays the run.
+
+Every STEP a worker sends stands for one wait on its semaphore, and each gets
+exactly one release, under the stepper's lock: by a step, by opening the gates
+(if it is held then), or at once on arrival while the gates are open.
+
 Held workers end with the run like any worker: Stop terminates them, and the
 parent watch of every worker ends them when the app is killed (the semaphore
 wait releases the GIL, so the watch thread runs).
@@ -25,6 +37,7 @@ Imported by workers: standard library only.
 
 from __future__ import annotations
 
+import queue as queue_module
 import threading
 import time
 
@@ -35,6 +48,7 @@ POINTS = ("read", "write", "acquire", "release", "get", "put", "wait", "set", "n
 QUIET_S = 0.2  # a worker waiting for a lock another holds: this long without news, it is blocked
 SETTLE_S = 0.75  # a worker waiting for anything else (a queue, an event): this long without news, it is blocked
 LATE_S = 10.0  # a step for a worker the lesson has not started: refused after this long
+LATE_ASKED_S = 1.0  # the same when asked in the window, where a wrong key should be answered quickly
 POLL_S = 0.05  # how quickly the stepper notices a stop
 
 
@@ -107,12 +121,17 @@ class _Worker:
 class Stepper:
     """Enforces a schedule on the workers of one run (see the module's docstring)."""
 
-    def __init__(self, ctx, schedule: list[int], emit_text, stopping):
+    def __init__(self, ctx, schedule: list[int], emit_text, stopping, interactive: bool = False,
+                 gates_open: bool = False):
         self.schedule = list(schedule)
+        self.interactive = interactive
+        self._asked: queue_module.Queue = queue_module.Queue()  # interactive: (command, argument, reply)
+        self._open = gates_open  # the gates are open: a worker arriving at a step point goes straight on
+        self._taken = 0
         self._ctx = ctx
         self._emit_text = emit_text  # (index, kind, payload): into the trace
         self._stopping = stopping  # () -> bool
-        self._free = ctx.RawValue("b", 0)
+        self._free = ctx.RawValue("b", 1 if gates_open else 0)
         self._workers: list[_Worker] = []
         self._by_index: dict[int, _Worker] = {}
         self._holders: dict[int, set[int]] = {}  # lock id -> lane indexes holding it
@@ -160,7 +179,9 @@ class Stepper:
         changed = False
         with self._cond:
             if records is not None and len(records):
-                for _t, index, kind, a, b in records.tolist():
+                kinds = records[:, 2]  # only the kinds read here: a busy run sends many others
+                for _t, index, kind, a, b in records[(kinds == ev.LOCK) | (kinds == ev.STATE)
+                                                     | (kinds == ev.EXIT)].tolist():
                     if kind == ev.LOCK:
                         if a == ev.LOCK_ACQUIRED:
                             self._holders.setdefault(b, set()).add(index)
@@ -182,19 +203,87 @@ class Stepper:
                 if kind == ev.META and worker is not None and isinstance(payload, dict) and payload.get("name"):
                     worker.name = str(payload["name"])
                 if kind == ev.STEP and worker is not None and isinstance(payload, dict):
-                    worker.held, worker.moved, worker.seen = True, True, now
+                    worker.moved, worker.seen = True, now
                     worker.point = (payload.get("point"), payload.get("object"))
+                    if self._open:  # it checked the gates just before they opened: it goes on too
+                        worker.last = worker.point
+                        worker.sem.release()
+                    else:
+                        worker.held = True
                     changed = True
             if changed:
                 self._cond.notify_all()
 
+    # --- asked from the window (any thread; answers come from the stepper's thread) ------
+    def request(self, number: int, reply) -> None:
+        """Let process ``number`` through one step point; ``reply(answer)`` says what happened:
+        ``{"taken": True, "process", "point", "object", "step"}`` or ``{"taken": False, "process",
+        "reason": {...}, "text": English}`` (``reason["why"]``: ended, waiting, blocked, absent, free, ending)."""
+        self._asked.put(("step", number, reply))
+
+    def release_all(self) -> None:
+        """Open every gate: the run goes on freely (until ``hold_all``)."""
+        self._asked.put(("open", None, None))
+
+    def hold_all(self) -> None:
+        """Close the gates again: each worker stops at its next step point."""
+        self._asked.put(("hold", None, None))
+
+    @property
+    def gates_open(self) -> bool:
+        return self._open
+
+    def held(self) -> dict[int, tuple[int, str, str]]:
+        """{lane index: (process number, point, object)} of the workers held at a step point now."""
+        with self._cond:
+            return {w.index: (w.number, *w.point) for w in self._workers if w.held and not w.ended}
+
+    def numbers(self) -> dict[int, int]:
+        """{lane index: process number} of the workers step mode holds."""
+        with self._cond:
+            return {w.index: w.number for w in self._workers}
+
+    def _serve(self) -> None:
+        while not self._done():
+            try:
+                command, number, reply = self._asked.get(timeout=POLL_S)
+            except queue_module.Empty:
+                continue
+            if command == "open":
+                self._open_all()
+            elif command == "hold":
+                self._close_all()
+            elif self._open:
+                reply({"taken": False, "process": number, "reason": {"why": "free", "process": number},
+                       "text": "the run goes on freely: Pause holds the workers again"})
+            else:
+                outcome = self._next(self._taken + 1, number, LATE_ASKED_S)
+                if outcome is None:
+                    reply({"taken": False, "process": number, "reason": {"why": "ending", "process": number},
+                           "text": "the run is ending"})
+                    return
+                worker, payload, message = outcome
+                if worker is None:
+                    reply({"taken": False, "process": number, "reason": payload["reason"],
+                           "text": payload["refused"]})
+                    continue
+                self._taken += 1
+                self._emit_text(ev.PARENT_INDEX, ev.STEP, payload)
+                worker.sem.release()
+                reply({"taken": True, "process": number, "point": payload["point"], "object": payload["object"],
+                       "step": payload["step"]})
+
     # --- the schedule -----------------------------------------------------------------
     def _run(self) -> None:
+        if self.interactive:
+            self._serve()
+            return
         for n, number in enumerate(self.schedule, 1):
             outcome = self._next(n, number)
             if outcome is None:  # the run is ending: its processes are ended with it, nothing is let go
                 return
             worker, payload, message = outcome
+            payload.pop("reason", None)
             # emitted here, not under the condition: the runner's emit lock is taken before ``feed``'s
             self._emit_text(ev.PARENT_INDEX, ev.STEP, payload)
             if worker is None:
@@ -212,7 +301,7 @@ class Stepper:
     def _done(self) -> bool:
         return self._closed or self._stopping()
 
-    def _next(self, n: int, number: int):
+    def _next(self, n: int, number: int, late_s: float = LATE_S):
         """Wait until every worker has settled, then let process ``number`` through its step point.
 
         Returns (worker, payload, None) for a step taken, (None, payload, message) for a refused
@@ -226,11 +315,11 @@ class Stepper:
                 if self._all_settled():
                     if worker is not None:
                         break
-                    if time.monotonic() - started_wait > LATE_S:
-                        return self._refusal(n, number, None, f"the lesson did not start a worker number {number}")
+                    if time.monotonic() - started_wait > late_s:
+                        return self._refusal(n, number, None, {"why": "absent", "process": number})
                 self._cond.wait(POLL_S)
             if worker.ended or not worker.held:
-                return self._refusal(n, number, worker, self._why_not(worker))
+                return self._refusal(n, number, worker, self._why_parts(worker))
             worker.held, worker.moved = False, False
             worker.last = worker.point
             worker.seen = self._last_go = time.monotonic()
@@ -248,37 +337,65 @@ class Stepper:
         # quiet since it blocked and since the last step, which may have freed it (a put, a release)
         return now - max(w.seen, self._last_go) >= (QUIET_S if others else SETTLE_S)
 
-    def _why_not(self, w: _Worker) -> str:
+    def _why_parts(self, w: _Worker) -> dict:
+        """Why a step for ``w`` is refused, in parts a window can say in its language (``why_text``)."""
         if w.ended:
-            return f"{w.name} has ended"
-        what = f"{w.last[0]} {w.last[1]}" if w.last else "its start"
-        how = "waiting" if w.state == ev.WAITING else "blocked"
-        why = f"{w.name} is {how} (it passed \"{what}\")"
+            return {"why": "ended", "name": w.name}
+        parts = {"why": "waiting" if w.state == ev.WAITING else "blocked", "name": w.name,
+                 "passed": list(w.last) if w.last else None}
         if w.state == ev.WAITING and w.detail:
             lock = w.detail - 1
             holders = sorted(self._holders.get(lock, set()) - {w.index})
-            names = [self._by_index[i].name if i in self._by_index else f"lane {i}" for i in holders]
-            why += f": it waits for lock {lock}" + (f", held by {', '.join(names)}" if names else "")
+            parts["lock"] = lock
+            parts["holders"] = [self._by_index[i].name if i in self._by_index else f"lane {i}" for i in holders]
         elif w.state == ev.BLOCKED:
-            why += ": it waits on a queue"
-        return why
+            parts["queue"] = True
+        return parts
 
     @staticmethod
-    def _refusal(n: int, number: int, worker, why: str):
+    def _refusal(n: int, number: int, worker, parts: dict):
+        why = why_text(parts)
         message = f"--schedule: step {n} (process {number}) refused: {why}; the rest of the run went on freely"
-        payload = {"step": n, "process": number, "refused": why}
+        payload = {"step": n, "process": number, "refused": why, "reason": parts}
         if worker is not None:
             payload["index"] = worker.index
         return None, payload, message
 
     def _open_all(self) -> None:
-        """The schedule is over: every gate opens for good."""
-        self._free.value = 1
+        """Every gate opens: the held workers go on, and any arriving later pass straight through."""
         with self._cond:
-            workers = list(self._workers)
-        for w in workers:
-            if not w.ended:
-                w.sem.release()
+            self._open = True
+            self._free.value = 1
+            for w in self._workers:
+                if w.held and not w.ended:
+                    w.held = False
+                    w.last = w.point
+                    w.sem.release()
+
+    def _close_all(self) -> None:
+        """The gates close again: each worker sends a STEP at its next step point and waits there."""
+        with self._cond:
+            self._open = False
+            self._free.value = 0
+            self._last_go = time.monotonic()  # they were running: none of them has settled yet
+
+
+def why_text(parts: dict) -> str:
+    """The English sentence of a refusal's parts (``Stepper._why_parts``)."""
+    why = parts.get("why")
+    if why == "absent":
+        return f"the lesson did not start a worker number {parts.get('process')}"
+    if why == "ended":
+        return f"{parts['name']} has ended"
+    passed = parts.get("passed")
+    what = f"{passed[0]} {passed[1]}" if passed else "its start"
+    text = f"{parts['name']} is {why} (it passed \"{what}\")"
+    if "lock" in parts:
+        holders = parts.get("holders") or []
+        text += f": it waits for lock {parts['lock']}" + (f", held by {', '.join(holders)}" if holders else "")
+    elif parts.get("queue"):
+        text += ": it waits on a queue"
+    return text
 
 
 # --- reading a trace ----------------------------------------------------------------------

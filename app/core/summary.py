@@ -15,7 +15,15 @@ from app.core.trace import Trace
 
 
 def build_summary(trace: Trace) -> dict:
-    lesson = get_lesson(trace.meta["lesson"])
+    from app.core.script import SCRIPT_LESSON
+
+    if trace.meta["lesson"] == SCRIPT_LESSON:  # a script of the user's own: no lesson, its own result
+        from app.core.script.result import summarize_script
+
+        lesson_id, summarize = SCRIPT_LESSON, summarize_script
+    else:
+        lesson = get_lesson(trace.meta["lesson"])
+        lesson_id, summarize = lesson.id, lesson.summarize
     processes = []
     for info in trace.processes().values():
         latency = info.start_latency_s()
@@ -34,14 +42,14 @@ def build_summary(trace: Trace) -> dict:
         })
     parent_errors = [t[3] for t in trace.texts if t[1] < 0 and t[2] == ev.ERROR]
     return {
-        "lesson": lesson.id,
+        "lesson": lesson_id,
         "params": trace.meta.get("params", {}),
         "start_method": trace.meta.get("start_method"),
         "status": trace.meta.get("status"),
         "duration_s": round((trace.end_ns() - trace.t0_ns) / 1e9, 6),
         "parent_pid": trace.meta.get("parent_pid"),
         "processes": processes,
-        "result": lesson.summarize(trace),
+        "result": summarize(trace),
         # processes left waiting for ever because another died (the run was ended): who, why
         "stuck": stuck_of_trace(trace),
         "errors": parent_errors,

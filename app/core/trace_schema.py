@@ -291,13 +291,20 @@ def check_meta(path: str, meta) -> None:
         raise TraceFormatError(path, "meta.json", ("a JSON object", "JSON 对象"), type(meta).__name__)
     from app.core.lessons import LESSONS
     from app.core.params import ParamError, resolve
+    from app.core.script import SCRIPT_LESSON
 
     lesson = meta.get("lesson")
-    if not isinstance(lesson, str) or lesson not in LESSONS:
+    if lesson == SCRIPT_LESSON:  # a script of the user's own: its path and arguments instead of parameters
+        params = meta.get("params")
+        if not isinstance(params, dict) or not isinstance(params.get("script"), str) or not (
+                isinstance(params.get("args"), list) and all(isinstance(a, str) for a in params["args"])):
+            raise TraceFormatError(path, "meta.json: params", ("the script's path and its arguments",
+                                                               "脚本路径及其参数"), shown(params))
+    elif not isinstance(lesson, str) or lesson not in LESSONS:
         raise TraceFormatError(path, "meta.json: lesson", ("one of " + ", ".join(LESSONS),
                                                            "以下之一：" + ", ".join(LESSONS)), shown(lesson))
     params = meta.get("params")
-    if params is not None:
+    if params is not None and lesson != SCRIPT_LESSON:
         if not isinstance(params, dict):
             raise TraceFormatError(path, "meta.json: params", ("a JSON object", "JSON 对象"), shown(params))
         try:

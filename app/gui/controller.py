@@ -15,6 +15,7 @@ from time import perf_counter_ns
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.core.events import RunStatus
+from app.core.lessons import get_lesson
 from app.core.runner import Runner
 from app.core.summary import summarize
 from app.core.trace import Trace
@@ -50,6 +51,9 @@ class RunController(QObject):
         self.runner: Runner | None = None
         self.phase: str = IDLE  # IDLE, STOPPING or a RunStatus
         self.started_ns: int | None = None
+        self.step_mode = False  # the next run holds its workers at their step points (the step controls set it)
+        self._paused_ns: int | None = None  # the run's clock stands still from then (Pause)
+        self._paused_total_ns = 0
 
     @property
     def running(self) -> bool:
@@ -64,8 +68,13 @@ class RunController(QObject):
         how long a found deadlock stays visibly stuck before the run is stopped."""
         if self.running:
             raise RuntimeError("a run is already going")
-        runner = Runner(lesson_id, params, start_method, deadlock_linger_s=deadlock_linger_s)
+        # A lesson with step points always runs with its gates (open unless in step mode): Pause can then
+        # hold every worker at its next step point
+        stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
+        runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
+                        deadlock_linger_s=deadlock_linger_s)
         self.runner = runner
+        self._paused_ns, self._paused_total_ns = None, 0
         self._thread = _RunThread(runner, self)
         self._thread.done.connect(self._on_done)
         self.started_ns = perf_counter_ns()
@@ -89,6 +98,22 @@ class RunController(QObject):
         if ended:
             self._finish(thread)
         return ended
+
+    def pause_clock(self, paused: bool) -> None:
+        """Pause stops the run's clock; resuming starts it again where it stood."""
+        now = perf_counter_ns()
+        if paused and self._paused_ns is None:
+            self._paused_ns = now
+        elif not paused and self._paused_ns is not None:
+            self._paused_total_ns += now - self._paused_ns
+            self._paused_ns = None
+
+    def elapsed_s(self) -> float:
+        """Seconds the run has been going, its paused time left out."""
+        if self.started_ns is None:
+            return 0.0
+        now = self._paused_ns if self._paused_ns is not None else perf_counter_ns()
+        return (now - self.started_ns - self._paused_total_ns) / 1e9
 
     def process_count(self) -> int:
         """The processes of the run still alive (as far as the run knows)."""

@@ -14,7 +14,7 @@ larger text, and Ctrl+= / Ctrl+- / Ctrl+0 set the text size at any time.
 from __future__ import annotations
 
 import logging
-from time import monotonic, perf_counter_ns
+from time import monotonic
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFontMetrics, QKeySequence
@@ -63,6 +63,7 @@ from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
 from app.gui.settings import AppSettings
 from app.gui.state_names import run_status_text
+from app.gui.step_controls import StepControls
 from app.gui.trace_opener import TraceOpener
 from app.gui.view import FrameSchedule, refresh_views
 from app.gui.window_layout import details_width, first_geometry, fits, left_panel_width
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._wire()
         self._restore()
+        self.steps = StepControls(self)  # Step by step (F9), Step (F10), Run free, Pause (F6), the schedule
 
     # --- building ----------------------------------------------------------------------
     def _build_views(self) -> None:
@@ -631,7 +633,7 @@ class MainWindow(QMainWindow):
             self.phase_label.setProperty("outcome", str(phase))
             self.phase_label.setStyleSheet("")
         if self.controller.running and self.controller.started_ns is not None:
-            elapsed = (perf_counter_ns() - self.controller.started_ns) / 1e9
+            elapsed = self.controller.elapsed_s()
             self.replay.show_elapsed(elapsed)  # live figures while running, not the first frame's 0.000 s
         elif self.trace is not None:
             elapsed = (self.trace.end_ns() - self.trace.t0_ns) / 1e9

@@ -32,6 +32,14 @@ def window(request, qtbot, tmp_path):
     win.close()
 
 
+def finish_run(qtbot, window, lesson: str) -> None:
+    """The lesson run to its end in a 1366×768 window at 125 %."""
+    small(window, qtbot)
+    configure(window, lesson, RUNS[lesson])
+    run_and_wait(qtbot, window)
+    QApplication.processEvents()
+
+
 def overflow(plot) -> list[str]:
     """The parts of a plot's scene that reach past its widget's visible width."""
     visible = plot.viewport().width()
@@ -45,10 +53,7 @@ def overflow(plot) -> list[str]:
 
 @pytest.mark.parametrize("lesson", list(RUNS))
 def test_every_plot_fits_its_widget_after_a_run(qtbot, window, lesson):
-    small(window, qtbot)
-    configure(window, lesson, RUNS[lesson])
-    run_and_wait(qtbot, window)
-    QApplication.processEvents()
+    finish_run(qtbot, window, lesson)
     for plot in (window.activity, window.values_plot, window.resources):
         if plot.isVisible():
             assert not overflow(plot), (lesson, plot.objectName(), overflow(plot))
@@ -56,10 +61,7 @@ def test_every_plot_fits_its_widget_after_a_run(qtbot, window, lesson):
 
 
 def test_a_reference_lines_label_stays_inside_a_short_plot(qtbot, window):
-    small(window, qtbot)
-    configure(window, "deadlock", RUNS["deadlock"])
-    run_and_wait(qtbot, window)
-    QApplication.processEvents()
+    finish_run(qtbot, window, "deadlock")
     view = window.values_plot.getPlotItem().getViewBox()
     inside = view.sceneBoundingRect()
     lines = window.values_plot.story_layer.lines
@@ -71,10 +73,7 @@ def test_a_reference_lines_label_stays_inside_a_short_plot(qtbot, window):
 
 
 def test_the_cpu_axis_reads_0_to_100_even_with_no_sample_in_view(qtbot, window):
-    small(window, qtbot)
-    configure(window, "deadlock", RUNS["deadlock"])
-    run_and_wait(qtbot, window)
-    QApplication.processEvents()
+    finish_run(qtbot, window, "deadlock")
     low, high = window.resources.getPlotItem().getViewBox().viewRange()[1]
     assert low <= 0.0 and high >= 100.0, (low, high)
     assert_all_gone(pids_of(window))
@@ -95,10 +94,7 @@ def test_the_time_axis_label_fits_under_the_axis_at_200_percent(qtbot, window):
 
 
 def test_the_time_axis_label_is_centred_under_the_axis(qtbot, window):
-    small(window, qtbot)
-    configure(window, "deadlock", RUNS["deadlock"])
-    run_and_wait(qtbot, window)
-    QApplication.processEvents()
+    finish_run(qtbot, window, "deadlock")
     axis = window.activity.getPlotItem().getAxis("bottom")
     label = axis.label.mapRectToParent(axis.label.boundingRect())
     assert label.left() >= -1 and label.right() <= axis.width() + 1, (axis.labelText, label, axis.width())

@@ -47,6 +47,8 @@ TAIL_INTERVALS = 6  # of each lane, this many last intervals are looked at first
 
 _log = logging.getLogger(__name__)
 STATE_COUNT = len(ev.STATE_NAMES)
+TOLD_PX = 3  # the narrowest a working or lock-holding segment is drawn (exact mode), in pixels
+_TOLD = np.array([ev.WORKING, ev.HOLDING], dtype=np.int64)
 _PATTERNS = {code: brush for code in range(STATE_COUNT) if (brush := state_pattern_brush(code)) is not None}
 _OUTLINES = {code: color for code in range(STATE_COUNT) if (color := state_outline(code)) is not None}
 _MARKED = np.array(sorted(set(_PATTERNS) | set(_OUTLINES)), dtype=np.int64)  # states drawn with more than a fill
@@ -207,6 +209,10 @@ class SegmentsItem(pg.GraphicsObject):
         x = np.maximum((part[0] - self._t0) / 1e9, x0 - pixel)  # no huge off-screen coordinates
         end = np.minimum((end_ns - self._t0) / 1e9, x1 + pixel)
         w = np.maximum(end - x, pixel)  # a short state still shows as one pixel
+        # what a process did (its work, its hold of a lock) is the lesson's point: a burst of 0.1 ms among
+        # 50 ms of start-up still shows as a mark a class can see, not a 1 px sliver
+        told = np.isin(part[2], _TOLD)
+        w[told] = np.maximum(w[told], TOLD_PX * pixel)
         y = rows - LANE_HEIGHT / 2
         code = np.clip(part[2], 0, STATE_COUNT - 1)
         by_code = {}

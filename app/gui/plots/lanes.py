@@ -126,6 +126,8 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         item.addItem(self._deadlock_outline, ignoreBounds=True)
         self._deadlock_texts: list[pg.TextItem] = []
         self._task_texts: list[pg.TextItem] = []
+        self._notes: dict[int, str] = {}  # lane index -> what it is about to do (step mode), at its live edge
+        self._note_texts: list[pg.TextItem] = []
         self._cursor_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(DEADLOCK_RED, width=2))
         self._cursor_line.setVisible(False)
         item.addItem(self._cursor_line, ignoreBounds=True)
@@ -191,6 +193,16 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
     def startup_folded(self) -> float | None:
         """The seconds of start-up the framed view leaves out, or None."""
         return self._startup_s
+
+    def set_lane_notes(self, notes: dict[int, str]) -> None:
+        """A short text at the live edge of lanes (step mode: what a held worker is about to do)."""
+        if notes != self._notes:
+            self._notes = dict(notes)
+            self._update_notes()
+
+    def lane_notes(self) -> dict[int, str]:
+        """The lane notes shown, by lane index."""
+        return dict(self._notes)
 
     def fit_view(self) -> None:
         """The live edge during a run, the framed (or whole) run after it."""
@@ -267,6 +279,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._deadlock_outline.setVisible(False)
             self._show_texts(self._deadlock_texts, [])
             self._show_texts(self._task_texts, [])
+            self._show_texts(self._note_texts, [])
             self._cursor_line.setVisible(False)
             self._set_title(None)
             self._set_range(0.0, 1.0)
@@ -305,6 +318,18 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if self._following:
             self._apply_follow()
         self._update_task_labels()
+        self._update_notes()
+
+    def _update_notes(self) -> None:
+        """Each note ends at its lane's live edge (kept inside the view), on a white ground."""
+        if self._trace is None or not self._notes:
+            self._show_texts(self._note_texts, [])
+            return
+        (_v0, v1), _y = self.getPlotItem().getViewBox().viewRange()
+        edge = min(self._trace.seconds(self._store.end_ns()), v1)
+        rows = {index: row for row, index in enumerate(self._order)}
+        texts = [(text, edge, rows[i], (1, 0.5)) for i, text in self._notes.items() if i in rows]
+        self._show_texts(self._note_texts, texts, anchor=(1, 0.5), fill="#FFFFFFE0", bold=True)
 
     def _start_order(self) -> list[int]:
         """Lane indexes in the order their processes were started (asked for, else first seen); lanes
