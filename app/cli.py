@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--png", metavar="FILE",
                        help="the activity lanes and shared values of the finished run as one PNG image")
     p_run.add_argument("--timeout", metavar="S", help="stop the run after S seconds (exit code 3)")
+    p_run.add_argument("--linger", metavar="S", default="0",
+                       help="keep deadlocked processes visibly stuck S seconds before the run is stopped "
+                            "(default 0: stop at once; the window waits 2 s)")
     p_run.add_argument("--schedule", metavar="1,2,1,2",
                        help="step mode: every worker is held at each step point (a read, a write, a lock, a queue "
                             "call, ...) and let through in this order, by process number (1 = Process-1); then "
@@ -191,11 +194,22 @@ def _timeout(text: str | None) -> float | None:
     return value
 
 
+def _linger(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 60:
+        raise ParamError(f"--linger: {text!r} is not allowed; allowed: a number of seconds from 0 to 60")
+    return value
+
+
 def _run(args) -> int:
     from app.core.runner import Runner
 
     schedule = _schedule(args)
-    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method, schedule=schedule)
+    runner = Runner(args.lesson, parse_assignments(args.assignments), args.start_method, schedule=schedule,
+                    deadlock_linger_s=_linger(args.linger))
     timeout = _timeout(args.timeout)
     if args.png == STDOUT:
         raise ParamError("--png: '-' is not allowed (an image is not printed); allowed: a file path in a writable "

@@ -28,6 +28,7 @@ TASK = 3  # a = task number, b = TASK_START / TASK_END
 EXIT = 4  # parent-side: a = exit code (or EXIT_UNKNOWN), b = how it ended (EXIT_DONE, ... below)
 SAMPLE = 5  # parent-side: a = CPU % × 100, b = resident bytes
 LOCK = 6  # a = LOCK_REQUEST / LOCK_ACQUIRED / LOCK_RELEASED, b = lock id
+QUEUE = 7  # a = QUEUE_WAIT / QUEUE_GOT / QUEUE_PUT, b = queue id (a queue whose items are tokens passed on)
 
 # --- text kinds (carried as JSON) --------------------------------------------
 PRINT = 10  # text a process printed
@@ -45,6 +46,9 @@ TASK_END = 1
 LOCK_REQUEST = 0
 LOCK_ACQUIRED = 1
 LOCK_RELEASED = 2
+QUEUE_WAIT = 0  # about to block in get()
+QUEUE_GOT = 1  # get() returned: this process holds the token
+QUEUE_PUT = 2  # about to put() a token back
 EXIT_UNKNOWN = -(2**31)  # the exit code could not be read
 
 PARENT_INDEX = -1  # events about the run itself, recorded by the parent
@@ -57,6 +61,7 @@ KIND_NAMES = {
     EXIT: "exit",
     SAMPLE: "sample",
     LOCK: "lock",
+    QUEUE: "queue",
     PRINT: "print",
     RESULT: "result",
     ERROR: "error",

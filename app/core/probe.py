@@ -128,6 +128,25 @@ class Probe:
             self.record(ev.LOCK, ev.LOCK_RELEASED, lock_id)
             self.state(after)
 
+    def queue_get(self, q, queue_id: int = 0, code: int = ev.BLOCKED):
+        """``q.get()`` on a queue whose items are tokens passed on, recorded for the parent.
+
+        The parent then knows who waits on which queue and who holds a token:
+        a process that dies holding one (or inside ``get``, where a
+        ``multiprocessing.Queue`` holds its read lock) leaves the others
+        waiting for ever, and the runner can say so instead of hanging.
+        """
+        self.record(ev.QUEUE, ev.QUEUE_WAIT, queue_id)
+        self.block(code)
+        item = q.get()
+        self.record(ev.QUEUE, ev.QUEUE_GOT, queue_id)
+        return item
+
+    def queue_put(self, q, item, queue_id: int = 0) -> None:
+        """``q.put(item)``: the token this process took goes back (see ``queue_get``)."""
+        self.record(ev.QUEUE, ev.QUEUE_PUT, queue_id)
+        q.put(item)
+
     # --- transport --------------------------------------------------------------
     def flush(self) -> None:
         if self._closed:
@@ -143,11 +162,16 @@ class Probe:
         self._deadline = perf_counter_ns() + FLUSH_NS
 
     def _send(self, has_records: bool) -> None:
-        if has_records:
-            self.conn.send_bytes(self._buf, 0, self._end)
-            self._end = ev.TAG_SIZE
-        for message in self._texts:
-            self.conn.send_bytes(message)
+        try:
+            if has_records:
+                self.conn.send_bytes(self._buf, 0, self._end)
+                self._end = ev.TAG_SIZE
+            for message in self._texts:
+                self.conn.send_bytes(message)
+        except (OSError, EOFError):
+            # The parent's end of the pipe is gone: the app was killed or stopped the run. Nobody can
+            # see anything this process does now; end it without a traceback on the terminal.
+            os._exit(PARENT_GONE_EXIT)
         self._texts.clear()
 
     def finish(self, code: int = ev.DONE) -> None:
@@ -227,8 +251,11 @@ def watch_parent() -> None:
         def gone() -> bool:
             # Re-parenting shows the death of our direct parent (the app, or the fork
             # server, which exits with the app); the app's pid covers a death that
-            # happened before this thread started.
-            return os.getppid() != ppid or (app_pid is not None and not _exists(app_pid))
+            # happened before this thread started, and a fork server's child, whose
+            # direct parent outlives a killed app: the fork server lives as long as
+            # its children do. A killed app that its own parent has not reaped yet
+            # is a zombie: dead, though its pid still exists.
+            return os.getppid() != ppid or (app_pid is not None and not _alive(app_pid))
 
         def run():
             while not gone():
@@ -248,6 +275,25 @@ def _exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie (Linux: /proc; elsewhere psutil, imported only there)."""
+    if not _exists(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        try:
+            import psutil  # no /proc (macOS): only the watch thread pays for the import
+
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except Exception:  # noqa: BLE001 - gone meanwhile, or no permission: existence decides
+            return _exists(pid)
+    # "pid (comm) S ...": the state follows the last ')' (comm may itself hold parentheses)
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X")
 
 
 def _capture_output(probe: Probe) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.core import events as ev
 from app.core.events import RunStatus
 from app.core.lessons import get_lesson
+from app.core.lessons.base import stuck_of_trace
 from app.core.stepping import steps_refused, steps_taken
 from app.core.trace import Trace
 
@@ -49,6 +50,8 @@ def build_summary(trace: Trace) -> dict:
         "parent_pid": trace.meta.get("parent_pid"),
         "processes": processes,
         "result": summarize(trace),
+        # processes left waiting for ever because another died (the run was ended): who, why
+        "stuck": stuck_of_trace(trace),
         "errors": parent_errors,
         "events": len(trace),
         "schedule": steps_taken(trace),  # step mode: the steps taken, each {process, point, object}

@@ -342,4 +342,6 @@ def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:
         return "cpu%/rss", a / 100, b
     if kind == ev.LOCK:
         return ("request", "acquired", "released")[a] if 0 <= a < 3 else str(a), "", b
+    if kind == ev.QUEUE:
+        return ("wait", "got", "put")[a] if 0 <= a < 3 else str(a), "", b
     return "", a, b

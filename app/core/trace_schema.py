@@ -43,7 +43,7 @@ _READ_CHUNK = 16 * 2**20
 
 MEMBERS = ("format.json", "meta.json", "texts.json", "records.npy")
 TEXT_KINDS = (ev.PRINT, ev.RESULT, ev.ERROR, ev.HELLO, ev.META, ev.STEP)
-RECORD_KINDS = (ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK, ev.EXIT, ev.SAMPLE, ev.LOCK)
+RECORD_KINDS = (ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK, ev.EXIT, ev.SAMPLE, ev.LOCK, ev.QUEUE)
 _RECORD_COLUMNS = ("t_ns", "process", "kind", "a", "b")
 
 Text = tuple[str, str]  # (English, Chinese)
@@ -398,6 +398,7 @@ def check_records(path: str, records: np.ndarray) -> None:
          (f"a state code from 0 to {len(ev.STATE_NAMES) - 1}", f"0 到 {len(ev.STATE_NAMES) - 1} 的状态码")),
         ("b (exit)", (kind == ev.EXIT) & ((b < 0) | (b > 3)), ("an exit kind from 0 to 3", "0 到 3 的退出方式")),
         ("a (lock)", (kind == ev.LOCK) & ((a < 0) | (a > 2)), ("a lock step from 0 to 2", "0 到 2 的锁步骤")),
+        ("a (queue)", (kind == ev.QUEUE) & ((a < 0) | (a > 2)), ("a queue step from 0 to 2", "0 到 2 的队列步骤")),
         ("b (task)", (kind == ev.TASK) & ((b < 0) | (b > 1)), ("0 (start) or 1 (end)", "0（开始）或 1（结束）")),
     ]
     for column, bad, expected in rules:

@@ -63,14 +63,16 @@ class RunController(QObject):
     def trace(self) -> Trace | None:
         return self.runner.trace if self.runner is not None else None
 
-    def start(self, lesson_id: str, params: dict, start_method: str) -> Trace:
-        """Start a run; raises ``ParamError`` for bad input before anything starts."""
+    def start(self, lesson_id: str, params: dict, start_method: str, deadlock_linger_s: float = 0.0) -> Trace:
+        """Start a run; raises ``ParamError`` for bad input before anything starts. ``deadlock_linger_s``:
+        how long a found deadlock stays visibly stuck before the run is stopped."""
         if self.running:
             raise RuntimeError("a run is already going")
         # A lesson with step points always runs with its gates (open unless in step mode): Pause can then
         # hold every worker at its next step point
         stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
-        runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode)
+        runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
+                        deadlock_linger_s=deadlock_linger_s)
         self.runner = runner
         self._paused_ns, self._paused_total_ns = None, 0
         self._thread = _RunThread(runner, self)

@@ -55,6 +55,7 @@ from app.gui.panels.lesson_text import LessonText
 from app.gui.panels.process_table import ProcessTable
 from app.gui.panels.result_view import ResultView
 from app.gui.panels.run_outcome import outcome, outcome_color, outcome_text
+from app.gui.plots._countdown import DeadlockCountdown
 from app.gui.plots._style import share_left_axis
 from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
@@ -266,6 +267,7 @@ class MainWindow(QMainWindow):
         self.status_timer.setObjectName("statusTimer")
         self.status_timer.setInterval(STATUS_MS)
         self.status_timer.timeout.connect(self._update_status)
+        self.countdown = DeadlockCountdown(self.activity, self.statusBar(), self)  # a found deadlock lingers
 
     def _wire(self) -> None:
         for plot in (self.activity, self.values_plot, self.resources):
@@ -413,7 +415,8 @@ class MainWindow(QMainWindow):
         if self.controller.running or not self.form.valid:
             return
         try:
-            trace = self.controller.start(self.lesson_id(), self.form.raw_values(), self.form.method())
+            trace = self.controller.start(self.lesson_id(), self.form.raw_values(), self.form.method(),
+                                          deadlock_linger_s=self.settings.deadlock_linger_s())
         except ParamError as exc:  # the form validated, but the core has the last word
             QMessageBox.warning(self, self.tr("Cannot run"), error_text(str(exc)))
             return
@@ -421,6 +424,7 @@ class MainWindow(QMainWindow):
         self._show_trace(trace, None, live=True)
         self.frame_timer.start()
         self.status_timer.start()
+        self.countdown.set_trace(trace)
         self._update_buttons()
 
     def stop_run(self) -> None:
@@ -429,6 +433,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, status: str, summary) -> None:
         self.frame_timer.stop()
         self.status_timer.stop()
+        self.countdown.set_trace(None)
         self.summary = summary
         self.result.set_summary(summary)
         self.replay.set_trace(self.trace, live=False)

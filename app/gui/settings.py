@@ -27,6 +27,9 @@ MAX_PARAM_NUMBER = 2**53  # beyond this a spin box overflows and a float stops b
 MAX_RECORDS_KEY = "trace/max_records"
 FONT_SCALE_KEY = "view/font_scale"
 FONT_SCALE_RANGE = (0.6, 3.0)  # app.gui.font_scale clamps to the same range
+DEADLOCK_LINGER_KEY = "run/deadlock_linger_s"
+DEADLOCK_LINGER_DEFAULT = 2.0  # seconds a found deadlock stays visibly stuck before the run is stopped
+DEADLOCK_LINGER_RANGE = (0.0, 60.0)  # 0: stop at once
 
 
 class AppSettings:
@@ -155,6 +158,24 @@ class AppSettings:
 
     def set_font_scale(self, scale: float) -> None:
         self._s.setValue(FONT_SCALE_KEY, float(scale))
+
+    def deadlock_linger_s(self) -> float:
+        """How long a found deadlock stays visibly stuck before the run is stopped (0: at once)."""
+        value = self._s.value(DEADLOCK_LINGER_KEY)
+        if value is None:
+            return DEADLOCK_LINGER_DEFAULT
+        try:
+            number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else -1.0
+        except ValueError:
+            number = -1.0
+        low, high = DEADLOCK_LINGER_RANGE
+        if not (math.isfinite(number) and low <= number <= high):
+            self._discard(DEADLOCK_LINGER_KEY, value, f"expected a number of seconds from {low} to {high}")
+            return DEADLOCK_LINGER_DEFAULT
+        return number
+
+    def set_deadlock_linger_s(self, seconds: float) -> None:
+        self._s.setValue(DEADLOCK_LINGER_KEY, float(seconds))
 
     def sync(self) -> None:
         self._s.sync()

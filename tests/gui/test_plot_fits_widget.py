@@ -24,6 +24,7 @@ RUNS = {
 def window(request, qtbot, tmp_path):
     store = QSettings(str(tmp_path / "procscope.ini"), QSettings.Format.IniFormat)
     store.setValue("language", request.param)
+    store.setValue("run/deadlock_linger_s", 0)  # a found deadlock stops at once: its start-up is then folded
     win = MainWindow(settings=store)
     qtbot.addWidget(win)
     win.show()

@@ -139,9 +139,25 @@ _INTERRUPTED = {
 }
 
 
+def stuck_of_trace(trace) -> dict | None:
+    """What the runner found when a dead process left others waiting for ever (``{"kind", "dead",
+    "waiting", "explanation": {"en", "zh"}, ...}``), or None."""
+    return next((r["stuck"] for r in trace.results(-1) if isinstance(r, dict) and isinstance(r.get("stuck"), dict)),
+                None)
+
+
 def interrupted(trace) -> tuple[str, str] | None:
     """The first sentence (en, zh) of the explanation of a run that did not finish, or None."""
-    return _INTERRUPTED.get(trace.meta.get("status"))
+    status = trace.meta.get("status")
+    stuck = stuck_of_trace(trace) if status == "crashed" else None
+    words = stuck.get("explanation") if stuck else None
+    if isinstance(words, dict) and isinstance(words.get("en"), str) and isinstance(words.get("zh"), str):
+        return (f"{words['en']} What follows covers only what ran.", f"{words['zh']}以下只说明已经运行的部分。")
+    note = _INTERRUPTED.get(status)
+    if note is not None and status in ("stopped", "timeout"):
+        started = sum(1 for p in trace.processes().values() if p.pid)
+        note = (f"{note[0]} {started} process(es) had started.", f"{note[1]}已启动 {started} 个进程。")
+    return note
 
 
 def with_status(trace, en: str, zh: str, partial: tuple[str, str] | None = None) -> dict:

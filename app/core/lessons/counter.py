@@ -59,11 +59,9 @@ class _Shared:
             return self.obj[0]
         if kind == "shared_memory":
             return struct.unpack_from("q", self._shm.buf, 0)[0]
-        probe.block(ev.BLOCKED)  # queue: taking the token blocks until it is there
-        value = self.obj.get()
-        return value
+        return probe.queue_get(self.obj)  # queue: taking the token blocks until it is there
 
-    def write(self, value: int) -> None:
+    def write(self, value: int, probe=None) -> None:
         global counter
         kind = self.sharing
         if kind == "global":
@@ -75,7 +73,7 @@ class _Shared:
         elif kind == "shared_memory":
             struct.pack_into("q", self._shm.buf, 0, value)
         else:
-            self.obj.put(value)
+            probe.queue_put(self.obj, value)
 
     def __getstate__(self):
         return {"sharing": self.sharing, "obj": self.obj, "shm_name": self.shm_name, "_shm": None}
@@ -109,7 +107,7 @@ def _update(probe, shared, step, hold_s, hold_at, locked):
         _hold(probe, hold_s, locked)
     wrote = read + step
     probe.point("put" if queue else "write", "queue" if queue else "counter")
-    shared.write(wrote)
+    shared.write(wrote, probe)
     probe.value(0, wrote)
     if hold_at == "after":  # the tutorial: lis[0] = lis[0] - 1; time.sleep(1); print(...)
         _hold(probe, hold_s, locked)
@@ -205,7 +203,7 @@ class Counter(Lesson):
                 return
             rc.join(*processes)
             if sharing == "queue":
-                parent_sees = rc.get(shared.obj)
+                parent_sees = rc.get(shared.obj, queue_id=0)
             elif sharing == "shared_memory":
                 parent_sees = struct.unpack_from("q", shm.buf, 0)[0]
             else:
@@ -225,7 +223,7 @@ class Counter(Lesson):
         sharing, lock = p["sharing"], p["lock"]
         hold_at = p.get("hold_at", "between")  # a trace from before hold_at held between read and write
         expected = start + n * inc * step
-        parent = trace.results(-1)
+        parent = [r for r in trace.results(-1) if "parent_sees" in r]
         actual = parent[0].get("parent_sees") if parent else None
         lost = None
         if actual is not None:

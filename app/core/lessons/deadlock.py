@@ -72,11 +72,14 @@ class Deadlock(Lesson):
             cycle = found["cycle"]
             en_ring, zh_ring = cycle_sentences(display_names(trace), cycle, found["locks"])
             detect_s = (found["detected_ns"] - found["formed_ns"]) / 1e9
+            linger = found.get("linger_s") or 0
+            kept_en = f", left the processes stuck for {linger:.1f} s for you to see," if linger > 0 else ""
+            kept_zh = f"让这些进程保持卡住 {linger:.1f} 秒供你观察，然后" if linger > 0 else ""
             en = (f"Deadlock: {en_ring}, each held by the next. Nobody can go on, so the app detected the cycle "
-                  f"{detect_s * 1000:.0f} ms after it formed and stopped the run. Taking the locks in one global "
-                  "order (ordered=true) prevents it.")
+                  f"{detect_s * 1000:.0f} ms after it formed{kept_en} and stopped the run. Taking the locks in one "
+                  "global order (ordered=true) prevents it.")
             zh = (f"死锁：{zh_ring}，而每把锁都被下一个进程持有。谁也无法继续，"
-                  f"程序在环形成后 {detect_s * 1000:.0f} 毫秒检测到它并停止了运行。"
+                  f"程序在环形成后 {detect_s * 1000:.0f} 毫秒检测到它，{kept_zh}停止了运行。"
                   "所有进程按统一顺序加锁（ordered=true）就能避免。")
             return {"detected": True, "cycle": cycle, "locks": found["locks"], "detect_s": round(detect_s, 6),
                     "formed_s": round(trace.seconds(found["formed_ns"]), 6),

@@ -37,7 +37,7 @@ class Isolation(Lesson):
         rc.result({"parent_list": list(lis)})
 
     def summarize(self, trace):
-        parent = trace.results(-1)
+        parent = [r for r in trace.results(-1) if "parent_list" in r]
         lanes = {t[3]["i"]: t[1] for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "i" in t[3]}
         children = sorted((r for r in trace.results() if "i" in r), key=lambda r: r["i"])
         ids = [c["id"] for c in children]

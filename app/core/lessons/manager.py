@@ -91,7 +91,7 @@ class Manager(Lesson):
         n, kind = p["workers"], p["proxy"]
         procs = trace.processes().values()
         server = next((x for x in procs if x.role == "manager"), None)
-        final = trace.results(-1)
+        final = [r for r in trace.results(-1) if "final" in r]
         final = final[0]["final"] if final else None
         observed = [{"worker": t[3]["worker"], "saw": t[3]["saw"], "index": t[1]}
                     for t in sorted(trace.texts_of(ev.RESULT), key=lambda t: t[0])

@@ -139,7 +139,7 @@ class Pool(Lesson):
         done = sum(1 for x in tasks if x["status"] == "done")
         killed = sum(1 for x in tasks if x["status"] == "killed")
         not_started = m - done - killed
-        parent = trace.results(-1)
+        parent = [r for r in trace.results(-1) if "finished_ns" in r]
         total = (parent[0]["finished_ns"] - parent[0]["submitted_ns"]) / 1e9 if parent else None
         ran = [x for x in tasks if x["start_s"] is not None]
         # From the first task's start to the last task's end: what the ideal describes

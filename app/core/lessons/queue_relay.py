@@ -21,15 +21,14 @@ def func(probe, i: int, q) -> None:
     """The tutorial's ``func``: take the token, say so, put our own number back."""
     q = no_join.opened(q)  # join=false: opened here, after the parent left
     probe.point("get", "queue")
-    probe.block(ev.BLOCKED)
-    ret = q.get()
+    ret = probe.queue_get(q)  # q.get(), shown as blocked; the runner knows who waits for the token
     got_ns = time.perf_counter_ns()
     probe.state(ev.WORKING)
     print("进程%s 从队列里获取了一个%s，然后又向队列里放入了一个%s" % (i, ret, i))
     probe.point("put", "queue")
     probe.block(ev.BLOCKED)
     put_ns = time.perf_counter_ns()  # the token is on its way into the queue from here
-    q.put(i)
+    probe.queue_put(q, i)
     probe.state(ev.WORKING)
     _depth(probe, q)
     probe.result({"worker": i, "got": ret, "put": i, "got_ns": got_ns, "put_ns": put_ns})
@@ -68,7 +67,7 @@ class QueueRelay(Lesson):
             rc.result({"joined": False})
             return
         rc.join(*processes)
-        left = [rc.get(q)]
+        left = [rc.get(q, queue_id=0)]
         while True:
             try:
                 left.append(q.get_nowait())
@@ -82,7 +81,7 @@ class QueueRelay(Lesson):
         intact = bool(chain) and chain[0]["got"] == 0 and all(
             b["got"] == a["put"] for a, b in zip(chain, chain[1:], strict=False)
         )
-        final = trace.results(-1)
+        final = [r for r in trace.results(-1) if "left_in_queue" in r]
         left = final[0].get("left_in_queue") if final else None
         joined = trace.meta["params"].get("join", True) is not False
         en = ("Each process blocked on q.get() until the token arrived, then put its own number: "

@@ -130,7 +130,7 @@ class SharedArray(Lesson):
         typecode, n, add, initial = p["typecode"], p["workers"], p["add"], p["initial"]
         unbounded = initial + n * add
         expected = to_number(typecode, to_item(typecode, unbounded))
-        final = trace.results(-1)
+        final = [r for r in trace.results(-1) if "array" in r]
         array = final[0].get("array") if final else None
         actual = array[0] if array else None
         lost = _lost_updates(typecode, initial, add, n, actual)
