@@ -159,15 +159,18 @@ class StepControls(QObject):
         self.copy_button = QPushButton()
         self.copy_button.setObjectName("copyScheduleButton")
         self.copy_button.clicked.connect(self.copy_schedule)
+        # two buttons a row: the lessons panel is narrow, and a third would cut its text ("un free (F5")
         grid.addWidget(self.step_button, 0, 0)
         grid.addWidget(self.free_button, 0, 1)
-        grid.addWidget(self.pause_button, 0, 2)
-        grid.addWidget(self.selected_label, 1, 0, 1, 3)
-        row = QHBoxLayout()
+        grid.addWidget(self.pause_button, 1, 0, 1, 2)
+        grid.addWidget(self.selected_label, 2, 0, 1, 2)
+        self.schedule_row = QWidget()
+        row = QHBoxLayout(self.schedule_row)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.schedule_label)
         row.addWidget(self.schedule_view, 1)
         row.addWidget(self.copy_button)
-        grid.addLayout(row, 2, 0, 1, 3)
+        grid.addWidget(self.schedule_row, 3, 0, 1, 2)
         self.win.left_panel.layout().addWidget(self.panel)
 
     # --- what the user does ----------------------------------------------------------------
@@ -341,7 +344,7 @@ class StepControls(QObject):
         self.win.activity.set_lane_notes(notes)
 
     def _show_selected(self) -> None:
-        self.selected_label.setText(_t("Next step: Process-{0} (keys 1–9 or a click on its lane choose)").format(
+        self.selected_label.setText(_t("Next step: Process-{0} (choose with keys 1–9 or a click on its lane)").format(
             self._selected))
 
     def _update(self) -> None:
@@ -368,7 +371,11 @@ class StepControls(QObject):
         self.act_pause.setText(_t("Resume (F6)") if running and self.paused else _t("Pause (F6)"))
         self.pause_button.setText(self.act_pause.text())
         self.panel.setVisible(self.act_mode.isChecked() or running)
-        self.selected_label.setVisible(self._stepper is not None and running)
+        # a free run shows only Pause; stepping's own controls appear in step mode or once workers are held
+        stepping = self.act_mode.isChecked() or (running and self._held)
+        for widget in (self.step_button, self.free_button, self.schedule_row):
+            widget.setVisible(stepping)
+        self.selected_label.setVisible(stepping and self._stepper is not None and running)
 
     def retranslate(self, *_args) -> None:
         self.act_mode.setText(_t("Step by step"))

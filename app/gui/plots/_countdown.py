@@ -33,7 +33,9 @@ class DeadlockCountdown(QObject):
         self.setObjectName("deadlockCountdown")
         self._plot = plot
         self._bar = status_bar
-        self.item = pg.TextItem(color=COLOR, anchor=(0, 0))
+        # at the bottom left, on a light fill: over the last lane's start-up, never over the lane labels and
+        # the growing waits at the right, nor the title above
+        self.item = pg.TextItem(color=COLOR, anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220))
         self.item.setZValue(1000)  # above the lanes and the deadlock marks
         self.item.setVisible(False)
         plot.getPlotItem().addItem(self.item, ignoreBounds=True)
@@ -99,7 +101,7 @@ class DeadlockCountdown(QObject):
                     return
 
     def _place(self) -> None:
-        """At the top left of what the lanes plot shows now (the view follows a live run)."""
+        """At the bottom left of what the lanes plot shows now (the view follows a live run)."""
         view = self._plot.getPlotItem().getViewBox()
-        corner = view.mapSceneToView(view.sceneBoundingRect().topLeft())
+        corner = view.mapSceneToView(view.sceneBoundingRect().bottomLeft())
         self.item.setPos(corner.x(), corner.y())
