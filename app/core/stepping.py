@@ -49,6 +49,7 @@ QUIET_S = 0.2  # a worker waiting for a lock another holds: this long without ne
 SETTLE_S = 0.75  # a worker waiting for anything else (a queue, an event): this long without news, it is blocked
 LATE_S = 10.0  # a step for a worker the lesson has not started: refused after this long
 LATE_ASKED_S = 1.0  # the same when asked in the window, where a wrong key should be answered quickly
+OPEN_SETTLE_S = 3.0  # Run free waits at most this long for the last step to reach its next step point
 POLL_S = 0.05  # how quickly the stepper notices a stop
 
 
@@ -250,6 +251,10 @@ class Stepper:
             except queue_module.Empty:
                 continue
             if command == "open":
+                # a step just taken may not have reached its action yet (Process-2 let through to take lock 1,
+                # not there yet): opening now would let the others overtake it, a different run from the
+                # schedule's. Wait until every worker has settled, as a step does (bounded: free means free).
+                self._wait_settled(OPEN_SETTLE_S)
                 self._open_all()
             elif command == "hold":
                 self._close_all()
@@ -325,6 +330,12 @@ class Stepper:
             worker.seen = self._last_go = time.monotonic()
             kind, obj = worker.point
             return worker, {"step": n, "process": number, "index": worker.index, "point": kind, "object": obj}, None
+
+    def _wait_settled(self, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        with self._cond:
+            while not self._done() and not self._all_settled() and time.monotonic() < deadline:
+                self._cond.wait(POLL_S)
 
     def _all_settled(self) -> bool:
         now = time.monotonic()
