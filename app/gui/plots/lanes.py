@@ -44,6 +44,7 @@ from app.gui.state_names import state_texts
 from app.gui.view import TraceViewMixin
 
 LIVE_WINDOW_S = 30.0  # a live run longer than this shows its last 30 s (shorter: the whole run)
+MAX_STEP_NUMBERS = 40  # more steps taken than this: their marks without numbers (they would overlap)
 NICE_STEPS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)  # a live view shorter than LIVE_WINDOW_S widens in these steps
 LIVE_MARGIN = 0.02  # room right of the live edge, as a fraction of the shown time
 MAX_TASK_LABELS = 200  # label pool tasks only when fewer task segments than this are visible
@@ -119,6 +120,13 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
                                                brush=pg.mkBrush("#000000"))
         item.addItem(self._crash_marks, ignoreBounds=True)
         self._crash_texts: list[pg.TextItem] = []
+        # step mode: each step taken, a small triangle on the top edge of its lane with the step's number
+        self._step_marks = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen("#000000"),
+                                              brush=pg.mkBrush("#FFFFFF"))
+        self._step_marks.setZValue(20)
+        item.addItem(self._step_marks, ignoreBounds=True)
+        self._step_texts: list[pg.TextItem] = []
+        self._steps: list[tuple[int, int, int]] = []  # (t_ns, lane index, step number) of the steps taken
         self._deadlock_outline = QtWidgets.QGraphicsPathItem()
         pen = QtGui.QPen(QtGui.QColor(DEADLOCK_RED), 3)
         pen.setCosmetic(True)
@@ -274,6 +282,9 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._set_ticks()
             self._crashes, self._deadlock, self._deadlock_found = [], [], None
             self._crash_marks.setData([], [])
+            self._steps = []
+            self._step_marks.setData([], [])
+            self._show_texts(self._step_texts, [])
             self._show_texts(self._crash_texts, [])
             self._deadlock_outline.setPath(QtGui.QPainterPath())
             self._deadlock_outline.setVisible(False)
@@ -303,11 +314,17 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         self._update_markers(trace)
         texts_now = len(trace.texts)
         if texts_now != self._texts_seen:  # only the new texts: prints can be many
-            for _t, index, kind, payload in trace.texts[max(self._texts_seen, 0):texts_now]:
+            if self._texts_seen < 0:
+                self._steps = []
+            for t_ns, index, kind, payload in trace.texts[max(self._texts_seen, 0):texts_now]:
                 if (index == ev.PARENT_INDEX and kind == ev.RESULT and isinstance(payload, dict)
                         and isinstance(payload.get("deadlock"), dict) and self._deadlock_found is None):
                     self._deadlock_found = payload["deadlock"]
+                elif (index == ev.PARENT_INDEX and kind == ev.STEP and isinstance(payload, dict)
+                      and isinstance(payload.get("index"), int) and isinstance(payload.get("step"), int)):
+                    self._steps.append((t_ns, payload["index"], payload["step"]))
             self._texts_seen = texts_now
+        self._update_step_marks(trace)
         self._update_deadlock(trace)
         if self._cursor_ns is None:
             self._cursor_line.setVisible(False)
@@ -319,6 +336,16 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._apply_follow()
         self._update_task_labels()
         self._update_notes()
+
+    def _update_step_marks(self, trace: Trace) -> None:
+        """The steps taken (step mode, or a replayed stepped run): where each worker was let through."""
+        rows = {index: row for row, index in enumerate(self._order)}
+        shown = [(trace.seconds(t_ns), rows[index] - LANE_HEIGHT / 2, step) for t_ns, index, step in self._steps
+                 if index in rows and (self._cursor_ns is None or t_ns <= self._cursor_ns)]
+        self._step_marks.setData([x for x, _y, _n in shown], [y for _x, y, _n in shown])
+        # the number just right of its mark, inside the lane's top (above it, the first lane's would be cut)
+        numbers = [(str(n), x, y, (-0.1, 0)) for x, y, n in shown] if len(shown) <= MAX_STEP_NUMBERS else []
+        self._show_texts(self._step_texts, numbers, anchor=(-0.1, 0), fill="#FFFFFFC0")
 
     def _update_notes(self) -> None:
         """Each note ends at its lane's live edge (kept inside the view), on a white ground."""
