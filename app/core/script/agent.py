@@ -233,8 +233,9 @@ def _patch_processes() -> None:
 
     def _bootstrap(self, *args, **kwargs):
         role = _role(self)
-        if connect(self.name, role, ev.IDLE if role in ("pool", "manager") else ev.WORKING) is not None:
-            probe_module.watch_parent()  # ProcScope killed, the script's main gone: this process goes too
+        connect(self.name, role, ev.IDLE if role in ("pool", "manager") else ev.WORKING)
+        if enabled():  # ProcScope killed, the script's main gone: this process goes too (also when ProcScope
+            probe_module.watch_parent()  # died before this child could connect: it must not run on untraced)
         code = bootstrap(self, *args, **kwargs)
         finish(code)
         return code
