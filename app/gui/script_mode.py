@@ -27,7 +27,7 @@ from app.gui.panels.script_editor import ScriptPanel
 NEW_NAME = "my_script.py"  # the file name of a script that came from no file
 
 
-def _t(text: str) -> str:
+def tr(text: str) -> str:
     return QCoreApplication.translate("ScriptMode", text)
 
 
@@ -126,14 +126,14 @@ class ScriptMode(QObject):
 
     # --- files ------------------------------------------------------------------------------
     def _ask_open_path(self) -> str:
-        path, _filter = QFileDialog.getOpenFileName(self.win, _t("Open a Python script"), "",
-                                                    _t("Python files (*.py);;All files (*)"))
+        path, _filter = QFileDialog.getOpenFileName(self.win, tr("Open a Python script"), "",
+                                                    tr("Python files (*.py);;All files (*)"))
         return path
 
     def _ask_save_path(self) -> str:
         suggested = self.path or NEW_NAME
-        path, _filter = QFileDialog.getSaveFileName(self.win, _t("Save the script as"), suggested,
-                                                    _t("Python files (*.py);;All files (*)"))
+        path, _filter = QFileDialog.getSaveFileName(self.win, tr("Save the script as"), suggested,
+                                                    tr("Python files (*.py);;All files (*)"))
         return path
 
     def open_script_dialog(self) -> None:
@@ -150,9 +150,9 @@ class ScriptMode(QObject):
             with open(full, encoding="utf-8") as handle:
                 text = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _t("it is not UTF-8 text")
-            QMessageBox.warning(self.win, _t("Cannot open the script"),
-                                _t("Cannot open {path}: {reason}").format(path=full, reason=reason))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else tr("it is not UTF-8 text")
+            QMessageBox.warning(self.win, tr("Cannot open the script"),
+                                tr("Cannot open {path}: {reason}").format(path=full, reason=reason))
             return False
         self.path = full
         self.panel.set_text(text)
@@ -188,8 +188,8 @@ class ScriptMode(QObject):
             with atomic_open(path) as out:
                 out.write(text if text.endswith("\n") or not text else text + "\n")
         except OSError as exc:
-            QMessageBox.critical(self.win, _t("Could not save the script"),
-                                 _t("Could not save the script to {path}: {reason}").format(
+            QMessageBox.critical(self.win, tr("Could not save the script"),
+                                 tr("Could not save the script to {path}: {reason}").format(
                                      path=path, reason=exc.strerror or str(exc)))
             return False
         self.panel.editor.document().setModified(False)
@@ -201,11 +201,11 @@ class ScriptMode(QObject):
         try:
             compile(text, self.path or NEW_NAME, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            QMessageBox.warning(self.win, _t("Cannot run"), _t("{file}, line {line}: syntax error: {message}").format(
+            QMessageBox.warning(self.win, tr("Cannot run"), tr("{file}, line {line}: syntax error: {message}").format(
                 file=os.path.basename(self.path or NEW_NAME), line=exc.lineno, message=exc.msg))
             return None
         except ValueError as exc:  # a NUL character
-            QMessageBox.warning(self.win, _t("Cannot run"), _t("The script cannot be compiled: {0}").format(exc))
+            QMessageBox.warning(self.win, tr("Cannot run"), tr("The script cannot be compiled: {0}").format(exc))
             return None
         path = self.path
         if path is None:
@@ -237,23 +237,23 @@ class ScriptMode(QObject):
     def _show_place(self, kind: str, path: str) -> None:
         self._place = (kind, path)
         if kind == "file":
-            words = _t("File: {0}").format(path)
+            words = tr("File: {0}").format(path)
         elif kind == "trace":
-            words = _t("The script of the recorded run of {0}. Run saves it as a new file and runs it.").format(
+            words = tr("The script of the recorded run of {0}. Run saves it as a new file and runs it.").format(
                 os.path.basename(path))
         elif kind == "lost":
-            words = _t("This recorded run of {0} does not hold the script's text.").format(os.path.basename(path))
+            words = tr("This recorded run of {0} does not hold the script's text.").format(os.path.basename(path))
         else:
-            words = _t("Not saved yet: Run saves it in a temporary folder; File → Save script as… keeps it.")
+            words = tr("Not saved yet: Run saves it in a temporary folder; File → Save script as… keeps it.")
         self.panel.show_place(words)
 
     def retranslate(self, *_args) -> None:
         key = self.win.language.lesson_key
-        self.item.setText(_t("Your script"))
-        self.item.setToolTip(_t("Run a multiprocessing program of your own and watch it as the lessons show theirs"))
-        self.act_open.setText(_t("Open &script…"))
-        self.act_save_as.setText(_t("Save script &as…"))
-        self.editor.setPlaceholderText(_t("Write a Python program here, or open one (Ctrl+Shift+O), then Run (F5)."))
+        self.item.setText(tr("Your script"))
+        self.item.setToolTip(tr("Run a multiprocessing program of your own and watch it as the lessons show theirs"))
+        self.act_open.setText(tr("Open &script…"))
+        self.act_save_as.setText(tr("Save script &as…"))
+        self.editor.setPlaceholderText(tr("Write a Python program here, or open one (Ctrl+Shift+O), then Run (F5)."))
         self._show_place(*self._place)
         if self.active():
             self.win.lesson_text.show_lesson(SCRIPT_LESSON, key)

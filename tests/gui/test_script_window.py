@@ -215,3 +215,37 @@ def test_no_process_of_the_app_survives_the_tests():
     assert not [p for p in psutil.Process().children(recursive=True)
                 if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
                 and "forkserver" not in " ".join(p.cmdline())]
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_result_tab_lists_what_was_found(qtbot, settings, tmp_path, language):
+    settings.setValue("language", language)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.script_mode.open_script(str(copy_script(tmp_path, "value_race.py")))
+        set_method(win, "fork")
+        status, summary = run_and_wait(qtbot, win)
+        assert status == "done"
+        shown = win.result.toPlainText()
+        zh = language == "zh_CN"
+        for words in (["你的脚本：value_race.py", "退出码", "可能丢失更新的值", "缺少主模块保护", "counter", "Value", "Barrier"]
+                      if zh else ["Your script: value_race.py", "Exit code", "Lost-update candidates",
+                                  "Main guard missing", "counter", "Value", "Barrier", "value_race.py:"]):
+            assert words in shown, (words, shown)
+        explanation = summary["result"]["explanation"]["zh" if zh else "en"]
+        assert " ".join(explanation.split())[:30] in " ".join(shown.split())
+    finally:
+        win.close()
+        from app.gui.i18n import ENGLISH, Language
+
+        Language().set(ENGLISH)
+
+
+def test_no_guard_under_spawn_is_named_in_the_result(qtbot, window, tmp_path):
+    window.script_mode.open_script(str(copy_script(tmp_path, "no_guard.py")))
+    set_method(window, "spawn")
+    _status, summary = run_and_wait(qtbot, window)
+    assert summary["result"]["guard_missing"] is True
+    assert "if __name__" in window.result.toPlainText()

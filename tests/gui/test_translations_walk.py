@@ -10,6 +10,7 @@ output, ``<pre>`` blocks and inline code in documents) is not walked.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import warnings
 
 import pytest
@@ -179,6 +180,12 @@ def tiny_runs() -> dict:
         summary = build_summary(trace)
         assert_all_gone(p["pid"] for p in summary["processes"])
         out[lesson] = (trace, summary)
+    from app.core.script.session import ScriptRun  # "Your script": a run of a script of the user's own
+
+    trace = ScriptRun(str(Path(__file__).resolve().parents[1] / "core" / "scripts" / "value_race.py"), start_method="fork", sample_hz=None, quiet=True).run(60)
+    summary = build_summary(trace)
+    assert_all_gone(p["pid"] for p in summary["processes"])
+    out["script"] = (trace, summary)
     return out
 
 
