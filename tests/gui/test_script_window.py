@@ -230,8 +230,8 @@ def test_the_result_tab_lists_what_was_found(qtbot, settings, tmp_path, language
         assert status == "done"
         shown = win.result.toPlainText()
         zh = language == "zh_CN"
-        for words in (["你的脚本：value_race.py", "退出码", "可能丢失更新的值", "缺少主模块保护", "counter", "Value", "Barrier"]
-                      if zh else ["Your script: value_race.py", "Exit code", "Lost-update candidates",
+        for words in (["你的脚本：value_race.py", "退出码", "可能丢失更新的值", "缺少主模块保护", "counter", "Value",
+                       "Barrier"] if zh else ["Your script: value_race.py", "Exit code", "Lost-update candidates",
                                   "Main guard missing", "counter", "Value", "Barrier", "value_race.py:"]):
             assert words in shown, (words, shown)
         explanation = summary["result"]["explanation"]["zh" if zh else "en"]

@@ -10,8 +10,8 @@ output, ``<pre>`` blocks and inline code in documents) is not walked.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -182,7 +182,8 @@ def tiny_runs() -> dict:
         out[lesson] = (trace, summary)
     from app.core.script.session import ScriptRun  # "Your script": a run of a script of the user's own
 
-    trace = ScriptRun(str(Path(__file__).resolve().parents[1] / "core" / "scripts" / "value_race.py"), start_method="fork", sample_hz=None, quiet=True).run(60)
+    script = Path(__file__).resolve().parents[1] / "core" / "scripts" / "value_race.py"
+    trace = ScriptRun(str(script), start_method="fork", sample_hz=None, quiet=True).run(60)
     summary = build_summary(trace)
     assert_all_gone(p["pid"] for p in summary["processes"])
     out["script"] = (trace, summary)

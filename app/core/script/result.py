@@ -150,7 +150,7 @@ def script_result_rows(summary: dict) -> list:
         Row(Text("Processes", "进程"), r.get("processes", len(summary.get("processes", [])))),
         Row(Text("Traced objects", "被追踪的对象"), len(r.get("objects") or [])),
         lost(Text("Lost-update candidates", "可能丢失更新的值"), len(candidates)),
-        yes_no(Text("Main guard missing (if __name__ == \"__main__\")", "缺少主模块保护（if __name__ == \"__main__\"）"),
+        yes_no(Text('Main guard missing (if __name__ == "__main__")', '缺少主模块保护（if __name__ == "__main__"）'),
                r.get("guard_missing"), good_when=False),
     ]
     if r.get("left_running"):
@@ -187,7 +187,8 @@ def _ended(how) -> object:
     from app.core.lessons.rows import DASH, Text
 
     words = {"done": Text("done", "完成"), "crashed": Text("crashed", "崩溃"),
-             "terminated": Text("terminated", "被终止"), "stopped": Text("stopped", "被停止"), "running": Text("running", "运行中")}
+             "terminated": Text("terminated", "被终止"), "stopped": Text("stopped", "被停止"),
+             "running": Text("running", "运行中")}
     return words.get(how, how if how is not None else DASH)
 
 
