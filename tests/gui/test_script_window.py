@@ -249,3 +249,50 @@ def test_no_guard_under_spawn_is_named_in_the_result(qtbot, window, tmp_path):
     _status, summary = run_and_wait(qtbot, window)
     assert summary["result"]["guard_missing"] is True
     assert "if __name__" in window.result.toPlainText()
+
+
+def test_edit_as_my_script_runs_the_changed_lesson_code(qtbot, window):
+    from tests.gui.test_window import configure
+
+    configure(window, "counter", {"workers": 2, "hold_s": 0.05, "lock": "lock"}, method="fork")
+    generated = window.code.code()
+    assert "multiprocessing" in generated
+    button = window.findChild(object, "codeEditButton")
+    assert button.text() == "Edit as my script"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.lesson_id() == SCRIPT_LESSON and window.script_mode.path is None
+    assert window.script_mode.editor.toPlainText() == generated
+    assert window.tabs.currentWidget() is window.script_mode.stack
+    window.script_mode.editor.appendPlainText('print("changed by the student")')
+    set_method(window, "fork")
+    status, summary = run_and_wait(qtbot, window)
+    assert status == "done", summary
+    assert summary["result"]["exit_code"] == 0 and len(summary["processes"]) >= 3
+    texts = [t[3] for t in window.trace.texts if isinstance(t[3], str)]
+    assert "changed by the student" in texts
+    assert window.trace.meta["script_source"].endswith('print("changed by the student")\n')
+
+
+def test_an_opened_script_trace_shows_its_text_and_runs_nothing(qtbot, window, settings, tmp_path):
+    script = copy_script(tmp_path, "process_join.py")
+    window.script_mode.open_script(str(script))
+    set_method(window, "fork")
+    _status, summary = run_and_wait(qtbot, window)
+    path = tmp_path / "run.pstrace"
+    assert window.save_trace(str(path))
+    lanes = window.activity.lane_count()
+    script.write_text("raise SystemExit('must not run')\n", encoding="utf-8")  # what ran is in the trace
+    other = MainWindow(settings=settings)
+    qtbot.addWidget(other)
+    other.show()
+    children = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert other.open_trace(str(path))
+    assert other.lesson_id() == SCRIPT_LESSON
+    assert other.script_mode.editor.toPlainText() == (SCRIPTS / "process_join.py").read_text(encoding="utf-8")
+    assert other.script_mode.path is None  # Run would save it anew, never over the file it came from
+    assert not other.controller.running and other.controller.runner is None
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= children
+    assert other.activity.lane_count() == lanes
+    assert other.summary["result"] == summary["result"]
+    assert "process_join.py" in other.result.toPlainText()
+    other.close()
