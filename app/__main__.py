@@ -40,9 +40,12 @@ def _frozen_script_process() -> None:
 
 
 if __name__ == "__main__":
+    # PyInstaller's freeze_support (its runtime hook's, which also runs the fork server and resource tracker),
+    # taken before the instrumentation re-binds multiprocessing's names to the context's own
+    freeze_support = multiprocessing.freeze_support
     if getattr(sys, "frozen", False):
         _frozen_script_process()
-    multiprocessing.freeze_support()
+    freeze_support()
     from app.main import main
 
     raise SystemExit(main())
