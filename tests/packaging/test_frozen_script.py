@@ -61,4 +61,7 @@ def test_frozen_app_traces_a_script(frozen_exe, tmp_path, method):
     workers = [p for p in procs if p["role"] == "pool"]
     assert workers and all(p["main_module"] == "__mp_main__" for p in workers), procs
     assert result["tasks"]["count"] >= 1 and sum(result["tasks"]["per_worker"].values()) == result["tasks"]["count"]
+    # only what the script made: not the pool's own queues and locks (bundled modules name their files
+    # relative to the bundle, which must not make them look like the script's)
+    assert {o["file"] for o in result["objects"]} == {str(script)}, result["objects"]
     assert {"kind": "Lock", "name": "lock"} in [{k: o[k] for k in ("kind", "name")} for o in result["objects"]]
