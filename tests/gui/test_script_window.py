@@ -296,3 +296,34 @@ def test_an_opened_script_trace_shows_its_text_and_runs_nothing(qtbot, window, s
     assert other.summary["result"] == summary["result"]
     assert "process_join.py" in other.result.toPlainText()
     other.close()
+
+
+def test_values_exports_and_pause_work_for_a_script_run(qtbot, window, tmp_path):
+    import json
+
+    from app.gui.export import export_chrome_trace, export_csv, export_plot
+
+    window.script_mode.open_script(str(copy_script(tmp_path, "hangs.py")))
+    set_method(window, "fork")
+    window.act_run.trigger()
+    qtbot.waitUntil(lambda: window.controller.process_count() >= 2, timeout=60_000)
+    steps = window.steps
+    steps.act_pause.trigger()  # a script has no step points: Pause suspends its processes
+    assert steps.paused
+    steps.act_pause.trigger()
+    assert not steps.paused
+    pids = pids_of(window)
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000):
+        window.act_stop.trigger()
+    assert_all_gone(pids, timeout=5)
+    window.script_mode.open_script(str(copy_script(tmp_path, "value_race.py")))
+    status, _summary = run_and_wait(qtbot, window)
+    assert status == "done"
+    assert any("counter" in text for text in window.values_plot.legend_texts()), window.values_plot.legend_texts()
+    export_csv(window.trace, tmp_path / "run.csv")
+    export_chrome_trace(window.trace, tmp_path / "run.json")
+    export_plot(window.activity, tmp_path / "lanes.png")
+    assert "counter" in (tmp_path / "run.csv").read_text(encoding="utf-8")
+    names = {e.get("args", {}).get("name") for e in json.loads((tmp_path / "run.json").read_text())["traceEvents"]}
+    assert "MainProcess" in " ".join(str(n) for n in names)
+    assert (tmp_path / "lanes.png").stat().st_size > 1000
