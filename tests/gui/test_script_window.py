@@ -107,6 +107,19 @@ def test_open_script_runs_it_live_as_a_lesson(qtbot, window, tmp_path):
     assert window.trace.meta["script_source"] == script.read_text(encoding="utf-8")
 
 
+def test_the_window_runs_a_script_in_its_own_folder(qtbot, window, tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "data.txt").write_text("from the script's folder", encoding="utf-8")
+    script = folder / "reads_data.py"
+    script.write_text("import os\nprint(open('data.txt').read(), os.getcwd())\n", encoding="utf-8")
+    window.script_mode.open_script(str(script))
+    status, summary = run_and_wait(qtbot, window)
+    assert status == "done" and summary["result"]["exit_code"] == 0, summary
+    texts = [t[3] for t in window.trace.texts if isinstance(t[3], str)]
+    assert f"from the script's folder {folder}" in texts, texts
+
+
 def test_run_saves_the_editor_to_its_file_first(qtbot, window, tmp_path):
     script = copy_script(tmp_path, "value_race.py")
     window.script_mode.open_script(str(script))

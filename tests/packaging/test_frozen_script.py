@@ -65,3 +65,17 @@ def test_frozen_app_traces_a_script(frozen_exe, tmp_path, method):
     # relative to the bundle, which must not make them look like the script's)
     assert {o["file"] for o in result["objects"]} == {str(script)}, result["objects"]
     assert {"kind": "Lock", "name": "lock"} in [{k: o[k] for k in ("kind", "name")} for o in result["objects"]]
+
+
+def test_the_frozen_window_runs_a_script(frozen_exe, tmp_path):
+    """Your script in the frozen window (offscreen): opened, run under the form's spawn, nothing left."""
+    script = tmp_path / "student.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    env = {"PROCSCOPE_SMOKE": "1", "PROCSCOPE_SMOKE_SCRIPT": str(script), "QT_QPA_PLATFORM": "offscreen"}
+    run = run_frozen(frozen_exe, [], tmp_path, env_extra=env, timeout=240)
+    TIMINGS.append(("GUI: open a script, run it, close", run.seconds))
+    assert run.code == 0
+    assert run.counts.get("main") == 1 and run.counts.get("window") == 1, run.counts
+    assert run.counts.get("finished:done") == 1, run.counts
+    assert not run.survivors
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").startswith("[0, 1, 4, 9, 16, 25] ")

@@ -42,12 +42,14 @@ class ScriptRun:
     """One run of a script. ``run()`` blocks until it ended; ``stop()`` from any thread."""
 
     def __init__(self, script: str, args=(), start_method: str | None = None, listener=None,
-                 sample_hz: float | None = 4.0, capture_output: bool = False, stdout=None, quiet: bool = False):
+                 sample_hz: float | None = 4.0, capture_output: bool = False, stdout=None, quiet: bool = False,
+                 cwd: str | None = None):
         self.script = os.path.abspath(script)
         self.args = [str(a) for a in args]
         self.start_method = start_method
         self.capture_output = capture_output
         self._stdout = stdout  # where the script's standard output goes (None: ProcScope's)
+        self.cwd = cwd  # the script's working folder (None: ProcScope's, as ``python SCRIPT`` from here)
         self.quiet = quiet  # the window's runs: no terminal in or out (the console tab shows the output)
         self.status = RunStatus.READY
         self.exit_code: int | None = None
@@ -331,7 +333,7 @@ class ScriptRun:
         elif self._stdout is not None:
             kwargs["stdout"] = self._stdout
         quiet_in = self.capture_output or self.quiet
-        self._process = subprocess.Popen(command, cwd=os.getcwd(), env=self._environment(address, key),
+        self._process = subprocess.Popen(command, cwd=self.cwd or os.getcwd(), env=self._environment(address, key),
                                          stdin=subprocess.DEVNULL if quiet_in else None, **kwargs)
         self._lane(self._process.pid, {"name": "MainProcess", "role": "main",
                                        "requested_ns": self.trace.meta["t0_ns"]})
