@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from app.core.events import RunStatus
 from app.core.lessons import get_lesson
 from app.core.runner import Runner
+from app.core.script import SCRIPT_LESSON
 from app.core.summary import summarize
 from app.core.trace import Trace
 from app.gui.state_names import IDLE, STOPPING
@@ -38,6 +39,19 @@ class _RunThread(QThread):
         else:
             summary = summarize(trace, RunStatus.FAILED)  # "failed" if the summary itself fails
         self.done.emit(summary["status"], summary)
+
+
+def WindowScriptRun(script: str, args=(), start_method: str | None = None):  # noqa: N802 - a class to callers
+    """A ``ScriptRun`` as the window drives a lesson's ``Runner``: ``run()``, ``stop()``, ``trace``,
+    ``live_pids()``, no stepper (Pause suspends its processes); no terminal in or out (the console tab
+    shows what it prints); its working folder is the script's own, wherever the window was started from."""
+    import os
+
+    from app.core.script.session import ScriptRun
+
+    run = ScriptRun(script, args, start_method, quiet=True, cwd=os.path.dirname(os.path.abspath(script)))
+    run.stepper = None
+    return run
 
 
 class RunController(QObject):
@@ -68,11 +82,14 @@ class RunController(QObject):
         how long a found deadlock stays visibly stuck before the run is stopped."""
         if self.running:
             raise RuntimeError("a run is already going")
-        # A lesson with step points always runs with its gates (open unless in step mode): Pause can then
-        # hold every worker at its next step point
-        stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
-        runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
-                        deadlock_linger_s=deadlock_linger_s)
+        if lesson_id == SCRIPT_LESSON:  # the user's own script: params are {"script": path, "args": [...]}
+            runner = WindowScriptRun(params["script"], params.get("args", ()), start_method or None)
+        else:
+            # A lesson with step points always runs with its gates (open unless in step mode): Pause can then
+            # hold every worker at its next step point
+            stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
+            runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
+                            deadlock_linger_s=deadlock_linger_s)
         self.runner = runner
         self._paused_ns, self._paused_total_ns = None, 0
         self._thread = _RunThread(runner, self)

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from app.core.codegen import generate
 from app.core.lessons import LESSONS
 from app.core.params import ParamError
+from app.core.script import SCRIPT_LESSON
 from app.core.summary import build_summary
 from app.core.trace import Trace, TraceFormatError
 from app.diagnostics import count
@@ -61,6 +62,7 @@ from app.gui.plots.lanes import ActivityPlot
 from app.gui.plots.resource_usage import ResourcePlot
 from app.gui.plots.values import ValuePlot
 from app.gui.replay_bar import ReplayBar
+from app.gui.script_mode import ScriptMode
 from app.gui.settings import AppSettings
 from app.gui.state_names import run_status_text
 from app.gui.step_controls import StepControls
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._wire()
+        self.script_mode = ScriptMode(self)  # "Your script": its list entry, editor and File actions
         self._restore()
         self.steps = StepControls(self)  # Step by step (F9), Step (F10), Run free, Pause (F6), the schedule
 
@@ -382,6 +385,10 @@ class MainWindow(QMainWindow):
     def _on_lesson_changed(self, current, _previous) -> None:
         if current is None:
             return
+        if self.lesson_id() == SCRIPT_LESSON:
+            self.script_mode.enter()
+            return
+        self.script_mode.leave()
         lesson = LESSONS[self.lesson_id()]
         self.form.set_lesson(lesson, self.settings.params(lesson.id), self.language.lesson_key)
         self.lesson_text.show_lesson(lesson.id, self.language.lesson_key)
@@ -394,8 +401,10 @@ class MainWindow(QMainWindow):
         if not self.form.valid:
             return
         lesson_id = self.lesson_id()
-        self.settings.set_params(lesson_id, self.form.raw_values())
         self.settings.set_start_method(self.form.method())
+        if lesson_id == SCRIPT_LESSON:
+            return
+        self.settings.set_params(lesson_id, self.form.raw_values())
         try:
             self.code.set_code(generate(lesson_id, self.form.values(), self.form.method()))
         except ParamError as exc:
@@ -414,8 +423,13 @@ class MainWindow(QMainWindow):
     def start_run(self) -> None:
         if self.controller.running or not self.form.valid:
             return
+        params = self.form.raw_values()
+        if self.lesson_id() == SCRIPT_LESSON:
+            params = self.script_mode.run_params()  # the editor's text, saved first
+            if params is None:
+                return
         try:
-            trace = self.controller.start(self.lesson_id(), self.form.raw_values(), self.form.method(),
+            trace = self.controller.start(self.lesson_id(), params, self.form.method(),
                                           deadlock_linger_s=self.settings.deadlock_linger_s())
         except ParamError as exc:  # the form validated, but the core has the last word
             QMessageBox.warning(self, self.tr("Cannot run"), error_text(str(exc)))
@@ -523,6 +537,9 @@ class MainWindow(QMainWindow):
 
     def _follow_trace_form(self, trace: Trace) -> None:
         """The form shows the opened run's lesson, parameters and start method: Run reruns that run."""
+        if trace.meta.get("lesson") == SCRIPT_LESSON:
+            self.script_mode.show_trace_script(trace)  # its text in the editor; nothing runs
+            return
         lesson = LESSONS.get(trace.meta.get("lesson"))
         if lesson is None:
             return
@@ -608,7 +625,9 @@ class MainWindow(QMainWindow):
             self.tabs.setTabToolTip(index, title)  # the full name when the tab is elided
         for row in range(self.lesson_list.count()):
             item = self.lesson_list.item(row)
-            lesson = LESSONS[item.data(Qt.ItemDataRole.UserRole)]
+            lesson = LESSONS.get(item.data(Qt.ItemDataRole.UserRole))
+            if lesson is None:  # "Your script": named by the script mode
+                continue
             item.setText(lesson.title_zh if key == "zh" else lesson.title_en)
             item.setToolTip(lesson.summary_zh if key == "zh" else lesson.summary_en)
         self.language_actions[self.language.current].setChecked(True)

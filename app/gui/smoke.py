@@ -1,10 +1,13 @@
 """``PROCSCOPE_SMOKE=1``: show the window, run the first lesson small, close — for the packaging tests.
+With ``PROCSCOPE_SMOKE_SCRIPT=FILE`` it opens that script (File → Open script…) and runs it instead.
 
 It drives the real window the way a user would (pick the first lesson, press
 Run, wait, close), so a frozen build is checked end to end without a person.
 """
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QSpinBox
@@ -16,7 +19,11 @@ GIVE_UP_MS = 120_000  # a smoke run that has not ended by then closes anyway (an
 
 def run_smoke(window) -> None:
     count("shown")
-    window.lesson_list.setCurrentRow(0)
+    script = os.environ.get("PROCSCOPE_SMOKE_SCRIPT")
+    if script:
+        window.script_mode.open_script(script)
+    else:
+        window.lesson_list.setCurrentRow(0)
     workers = window.findChild(QSpinBox, "param_workers")
     if workers is not None:
         workers.setValue(2)

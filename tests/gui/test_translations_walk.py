@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -179,6 +180,13 @@ def tiny_runs() -> dict:
         summary = build_summary(trace)
         assert_all_gone(p["pid"] for p in summary["processes"])
         out[lesson] = (trace, summary)
+    from app.core.script.session import ScriptRun  # "Your script": a run of a script of the user's own
+
+    script = Path(__file__).resolve().parents[1] / "core" / "scripts" / "value_race.py"
+    trace = ScriptRun(str(script), start_method="fork", sample_hz=None, quiet=True).run(60)
+    summary = build_summary(trace)
+    assert_all_gone(p["pid"] for p in summary["processes"])
+    out["script"] = (trace, summary)
     return out
 
 

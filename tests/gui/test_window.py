@@ -100,7 +100,7 @@ def test_the_window_has_the_contract_names(window):
                  "resourcePlot", "processTable", "codeView", "consoleView", "resultView"):
         assert window.findChild(object, name) is not None, name
     ids = [window.lesson_list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(window.lesson_list.count())]
-    assert ids == list(SMALL)
+    assert ids == [*SMALL, "script"]  # the lessons, then "Your script"
 
 
 def test_mainwindow_builds_with_no_arguments(qtbot):
@@ -108,7 +108,7 @@ def test_mainwindow_builds_with_no_arguments(qtbot):
     qtbot.addWidget(win)
     from app.core.lessons import LESSONS
 
-    assert win.findChild(object, "lessonList").count() == len(LESSONS)
+    assert win.findChild(object, "lessonList").count() == len(LESSONS) + 1  # and "Your script"
 
 
 @pytest.mark.parametrize("lesson_id", list(SMALL))

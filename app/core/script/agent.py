@@ -233,8 +233,9 @@ def _patch_processes() -> None:
 
     def _bootstrap(self, *args, **kwargs):
         role = _role(self)
-        if connect(self.name, role, ev.IDLE if role in ("pool", "manager") else ev.WORKING) is not None:
-            probe_module.watch_parent()  # ProcScope killed, the script's main gone: this process goes too
+        connect(self.name, role, ev.IDLE if role in ("pool", "manager") else ev.WORKING)
+        if enabled():  # ProcScope killed, the script's main gone: this process goes too (also when ProcScope
+            probe_module.watch_parent()  # died before this child could connect: it must not run on untraced)
         code = bootstrap(self, *args, **kwargs)
         finish(code)
         return code
@@ -289,13 +290,22 @@ def _tell_quietly(message: dict) -> None:
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def code_file(filename: str) -> str:
+    """The absolute path of a code object's file. The frozen app's bundled modules name theirs relative to
+    the bundle's folder (``multiprocessing/queues.py``), whatever the cwd."""
+    base = getattr(sys, "_MEIPASS", None)
+    if base and not os.path.isabs(filename) and not filename.startswith("<"):
+        return os.path.join(base, filename)
+    return os.path.abspath(filename)
+
+
 def strip_own_frames(tb):
     """The traceback without ProcScope's frames, so the script prints what it prints without ProcScope."""
     import types
 
     frames = []
     while tb is not None:
-        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_OWN_DIR):
+        if not code_file(tb.tb_frame.f_code.co_filename).startswith(_OWN_DIR):
             frames.append(tb)
         tb = tb.tb_next
     out = None

@@ -20,7 +20,10 @@ import sys
 def main() -> None:
     script = os.path.abspath(sys.argv[1])
     sys.argv = sys.argv[1:]
-    sys.path[0] = os.path.dirname(script)  # this file's folder was there; ``python SCRIPT`` puts the script's
+    if getattr(sys, "frozen", False):  # the frozen app's own paths come first in sys.path: keep them
+        sys.path.insert(0, os.path.dirname(script))
+    else:
+        sys.path[0] = os.path.dirname(script)  # this file's folder was there; ``python SCRIPT`` puts the script's
     agent = _agent()
     ev = agent.ev
     p = agent.connect("MainProcess", "main", main_file=script)

@@ -33,11 +33,11 @@ def _creator(depth: int = 2) -> tuple[str, int] | None:
     """The script's line that called the factory, or None when multiprocessing itself did."""
     frame = sys._getframe(depth)
     while frame is not None and frame.f_code.co_filename.endswith(("context.py", "__init__.py")) and \
-            os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _MP_DIR:
+            os.path.dirname(agent.code_file(frame.f_code.co_filename)) == _MP_DIR:
         frame = frame.f_back
     if frame is None:
         return None
-    file = os.path.abspath(frame.f_code.co_filename)
+    file = agent.code_file(frame.f_code.co_filename)
     if file.startswith(_OWN_DIRS) or frame.f_code.co_filename.startswith("<frozen"):
         return None
     return frame.f_code.co_filename, frame.f_lineno

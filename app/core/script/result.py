@@ -134,3 +134,66 @@ def _explain(result: dict, status, timeout_s, guard) -> dict:
         en.append(note["en"] or "")
         zh.append(note["zh"] or "")
     return {"en": " ".join(en), "zh": "".join(zh)}
+
+
+def script_result_rows(summary: dict) -> list:
+    """What the window's Result tab lists for a script run (``rows``: the lessons' result rows, en and zh):
+    the exit code, the missing main guard, lost-update candidates, then tables of the processes, the traced
+    objects, the lost updates, the pool tasks per worker and what could not be traced."""
+    from app.core.lessons.rows import BAD, DASH, GOOD, Row, Table, Text, lost, process_names, yes_no
+
+    r = summary.get("result") or {}
+    code = r.get("exit_code")
+    candidates = r.get("lost_update_candidates") or []
+    out = [
+        Row(Text("Exit code", "退出码"), DASH if code is None else code, GOOD if code == 0 else BAD),
+        Row(Text("Processes", "进程"), r.get("processes", len(summary.get("processes", [])))),
+        Row(Text("Traced objects", "被追踪的对象"), len(r.get("objects") or [])),
+        lost(Text("Lost-update candidates", "可能丢失更新的值"), len(candidates)),
+        yes_no(Text('Main guard missing (if __name__ == "__main__")', '缺少主模块保护（if __name__ == "__main__"）'),
+               r.get("guard_missing"), good_when=False),
+    ]
+    if r.get("left_running"):
+        out.append(Row(Text("Left running, ended by ProcScope", "仍在运行、由 ProcScope 结束"),
+                       ", ".join(r["left_running"]), BAD))
+    names = process_names(summary)
+    procs = summary.get("processes") or []
+    if procs:
+        out.append(Table([Text("Process", "进程"), Text("PID", "PID"), Text("__main__", "__main__"),
+                          Text("Exit code", "退出码"), Text("Ended", "结束方式")],
+                         [[names.get(p.get("index"), p.get("name")), p.get("pid"), p.get("main_module"),
+                           p.get("exitcode"), _ended(p.get("ended"))] for p in procs]))
+    objects = r.get("objects") or []
+    if objects:
+        out.append(Table([Text("Object", "对象"), Text("Kind", "类型"), Text("Created at", "创建位置")],
+                         [[o.get("name"), o.get("kind"), _where(o)] for o in objects]))
+    if candidates:
+        out.append(Table([Text("Value", "共享值"), Text("Writes", "写入次数"), Text("Writers", "写入进程数"),
+                          Text("Stale writes", "过时的写入"), Text("Final", "最终值")],
+                         [[c.get("name"), c.get("writes"), c.get("writers"), c.get("stale_writes"), c.get("final")]
+                          for c in candidates]))
+    per_worker = (r.get("tasks") or {}).get("per_worker") or {}
+    if per_worker:
+        out.append(Table([Text("Pool worker", "进程池工作进程"), Text("Tasks", "任务数")],
+                         [[w, n] for w, n in sorted(per_worker.items())]))
+    notes = r.get("notes") or []
+    if notes:
+        out.append(Table([Text("Not traced", "未被追踪")], [[Text(n.get("en") or "", n.get("zh") or "")]
+                                                           for n in notes]))
+    return out
+
+
+def _ended(how) -> object:
+    from app.core.lessons.rows import DASH, Text
+
+    words = {"done": Text("done", "完成"), "crashed": Text("crashed", "崩溃"),
+             "terminated": Text("terminated", "被终止"), "stopped": Text("stopped", "被停止"),
+             "running": Text("running", "运行中")}
+    return words.get(how, how if how is not None else DASH)
+
+
+def _where(obj: dict) -> str:
+    file, line = obj.get("file"), obj.get("line")
+    if not file:
+        return "—"
+    return f"{os.path.basename(file)}:{line}" if line is not None else os.path.basename(file)

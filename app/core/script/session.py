@@ -42,17 +42,21 @@ class ScriptRun:
     """One run of a script. ``run()`` blocks until it ended; ``stop()`` from any thread."""
 
     def __init__(self, script: str, args=(), start_method: str | None = None, listener=None,
-                 sample_hz: float | None = 4.0, capture_output: bool = False, stdout=None):
+                 sample_hz: float | None = 4.0, capture_output: bool = False, stdout=None, quiet: bool = False,
+                 cwd: str | None = None):
         self.script = os.path.abspath(script)
         self.args = [str(a) for a in args]
         self.start_method = start_method
         self.capture_output = capture_output
         self._stdout = stdout  # where the script's standard output goes (None: ProcScope's)
+        self.cwd = cwd  # the script's working folder (None: ProcScope's, as ``python SCRIPT`` from here)
+        self.quiet = quiet  # the window's runs: no terminal in or out (the console tab shows the output)
         self.status = RunStatus.READY
         self.exit_code: int | None = None
         self.output: dict[str, bytes] = {}
         self.trace = Trace({"lesson": SCRIPT_LESSON, "params": {"script": self.script, "args": self.args},
-                            "start_method": start_method, "parent_pid": os.getpid(), "value_slots": []})
+                            "start_method": start_method, "parent_pid": os.getpid(), "value_slots": [],
+                            "script_source": read_source(self.script)})
         self._listener = listener
         self._sample_hz = sample_hz
         self._lock = threading.Lock()
@@ -316,7 +320,7 @@ class ScriptRun:
         return self.trace
 
     def _start(self, address: str, key: bytes) -> None:
-        command = [sys.executable, BOOT, self.script, *self.args]
+        command = [*boot_command(), self.script, *self.args]
         kwargs = {}
         if os.name == "posix":
             kwargs["start_new_session"] = True  # one process group: everything it starts is ended with it
@@ -324,10 +328,13 @@ class ScriptRun:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         if self.capture_output:
             kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        elif self.quiet:
+            kwargs.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif self._stdout is not None:
             kwargs["stdout"] = self._stdout
-        self._process = subprocess.Popen(command, cwd=os.getcwd(), env=self._environment(address, key),
-                                         stdin=subprocess.DEVNULL if self.capture_output else None, **kwargs)
+        quiet_in = self.capture_output or self.quiet
+        self._process = subprocess.Popen(command, cwd=self.cwd or os.getcwd(), env=self._environment(address, key),
+                                         stdin=subprocess.DEVNULL if quiet_in else None, **kwargs)
         self._lane(self._process.pid, {"name": "MainProcess", "role": "main",
                                        "requested_ns": self.trace.meta["t0_ns"]})
         if self.capture_output:
@@ -396,6 +403,26 @@ class ScriptRun:
                 while name not in self.output and perf_counter_ns() < deadline:
                     threading.Event().wait(0.01)
                 _quietly(stream.close)
+
+
+SOURCE_LIMIT = 1_000_000  # characters of the script kept in the trace (a replay shows what ran)
+BOOT_FLAG = "--procscope-boot"  # the frozen app: its executable is the interpreter, this flag runs boot.py
+
+
+def boot_command() -> list[str]:
+    """How to start the script's main process: ``python boot.py``, or the frozen app's own executable."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, BOOT_FLAG]
+    return [sys.executable, BOOT]
+
+
+def read_source(path: str) -> str | None:
+    """The script's text as it was when the run started (None if it cannot be read as text)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(SOURCE_LIMIT)
+    except OSError:
+        return None
 
 
 def kill_tree(process: subprocess.Popen, known=()) -> None:

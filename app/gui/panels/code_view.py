@@ -30,10 +30,12 @@ class CodeView(QWidget):
     """Public: ``set_code(text)``, ``code()``, ``set_suggested_name(name)``, ``copy()``, ``save()``,
     ``save_to(path) -> bool``, ``retranslate()``; ``ask_save_path`` (callable() -> str, "" = cancelled);
     signals ``copied()``, ``saved(str path)``; children ``editor`` (objectName ``codeView``),
-    ``copy_button`` (``codeCopyButton``), ``save_button`` (``codeSaveButton``)."""
+    ``copy_button`` (``codeCopyButton``), ``save_button`` (``codeSaveButton``), ``edit_button``
+    (``codeEditButton``: ``editRequested(str code)``)."""
 
     copied = Signal()
     saved = Signal(str)
+    editRequested = Signal(str)  # noqa: N815 - Qt naming: "Edit as my script", with the code shown
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -47,12 +49,15 @@ class CodeView(QWidget):
         self.copy_button.setObjectName("codeCopyButton")
         self.save_button = QPushButton(self)
         self.save_button.setObjectName("codeSaveButton")
+        self.edit_button = QPushButton(self)
+        self.edit_button.setObjectName("codeEditButton")
         self.status = QLabel(self)
         self.status.setObjectName("codeStatus")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.copy_button)
         buttons.addWidget(self.save_button)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -60,6 +65,7 @@ class CodeView(QWidget):
         layout.addWidget(self.editor, 1)
         self.copy_button.clicked.connect(self.copy)
         self.save_button.clicked.connect(self.save)
+        self.edit_button.clicked.connect(lambda: self.editRequested.emit(self.code()))
         self.suggested_name = "procscope_lesson.py"
         self.ask_save_path = self._ask_save_path
         self.retranslate()
@@ -81,6 +87,8 @@ class CodeView(QWidget):
         self.copy_button.setToolTip(self.tr("Copy the script to the clipboard"))
         self.save_button.setText(self.tr("Save…"))
         self.save_button.setToolTip(self.tr("Save the script as a .py file you can run with Python"))
+        self.edit_button.setText(self.tr("Edit as my script"))
+        self.edit_button.setToolTip(self.tr("Open this program in the script editor, change it and run your change"))
         self.editor.setPlaceholderText(self.tr("Choose a lesson to see the plain Python script that does the same."))
         self.status.clear()
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.core.events import FINAL_STATUSES
 from app.core.lessons import LESSONS, rows
+from app.core.script import SCRIPT_LESSON
 from app.core.summary import summarize
 from app.core.trace import Trace
 from app.gui.i18n import installed_lesson_key
@@ -190,9 +192,16 @@ class ResultView(QTextBrowser, TraceViewMixin):
             parts.append(f"<p>{_esc(words, limit=None)}</p>")
         if s.get("error"):  # the run could not be summarised (the controller says why)
             parts.append(f'<p style="color:{BAD}">{_esc(str(s["error"]))}</p>')
-        if lesson is not None:
+        result_rows = lesson.result_rows if lesson is not None else None
+        if s.get("lesson") == SCRIPT_LESSON:  # the user's own script: what was found in it
+            from app.core.script.result import script_result_rows as result_rows
+
+            params = s.get("params") if isinstance(s.get("params"), dict) else {}
+            title = self.tr("Your script: {0}").format(os.path.basename(str(params.get("script") or "")))
+            parts[0] = f"<h3>{_esc(title)}</h3>"
+        if result_rows is not None:
             try:
-                parts.append(self._rows(lesson.result_rows(s)))
+                parts.append(self._rows(result_rows(s)))
             except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 # an old or foreign file: say what is missing instead of crashing
                 why = self.tr("Some figures are missing from this result: {error}").format(error=exc)
