@@ -100,3 +100,14 @@ def test_the_time_axis_label_is_centred_under_the_axis(qtbot, window):
     assert label.left() >= -1 and label.right() <= axis.width() + 1, (axis.labelText, label, axis.width())
     assert abs(label.center().x() - axis.width() / 2) <= 2, (label.center().x(), axis.width())
     assert_all_gone(pids_of(window))
+
+
+def test_reference_labels_never_print_over_each_other(qtbot, window):
+    finish_run(qtbot, window, "pool")  # "tasks" at 3 and "pool size" at 2: close in a short plot
+    lines = window.values_plot.story_layer.lines
+    assert len(lines) >= 2
+    rects = [line.label.sceneBoundingRect() for line in lines]
+    for a in range(len(rects)):
+        for b in range(a + 1, len(rects)):
+            assert not rects[a].intersects(rects[b]), (lines[a].label.toPlainText(), lines[b].label.toPlainText())
+    assert_all_gone(pids_of(window))

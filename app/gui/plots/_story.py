@@ -27,6 +27,8 @@ from app.gui.plots._decimate import decimate, visible_steps
 STORY_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_COLOR = "#555555"
 REFERENCE_ROOM = 0.12  # above the highest reference line, as a share of the span: its label's room
+RIGHT_LABEL_POSITION = 0.98  # along its line, where a reference line's label sits (its right end)
+LEFT_LABEL_POSITION = 0.55  # where it moves when a neighbouring line's label would cover it
 MAX_LABEL_ROOM = 0.45  # at most this share of the plot's height is kept free for the labels above the lines
 STORY_EVERY_S = 0.25  # a live run's story is computed again at most this often
 DOT_SIZE = 9
@@ -142,7 +144,7 @@ class StoryLayer:
         while len(self.lines) < len(references):
             pen = pg.mkPen(REFERENCE_COLOR, width=1.5, style=QtCore.Qt.PenStyle.DashLine)
             line = pg.InfiniteLine(angle=0, movable=False, pen=pen, label="",
-                                   labelOpts={"position": 0.98, "anchors": [(1, 1), (1, 1)],
+                                   labelOpts={"position": RIGHT_LABEL_POSITION, "anchors": [(1, 1), (1, 1)],
                                               "color": REFERENCE_COLOR, "fill": pg.mkBrush(255, 255, 255, 200)})
             self._item.addItem(line, ignoreBounds=True)
             self.lines.append(line)
@@ -222,7 +224,22 @@ class StoryLayer:
                     line.label.updatePosition()
             share = max(REFERENCE_ROOM, needed) if above else REFERENCE_ROOM
             high = max(high, (top - share * low) / (1.0 - share))  # the label's height above the top line
+            self._stagger_labels(label_px, height_px / (high - low) if height_px > 0 and high > low else 0.0)
         return low, high
+
+    def _stagger_labels(self, label_px: float, px_per_unit: float) -> None:
+        """Labels of lines closer than a label's height (a pool's "tasks" and "pool size" in a short plot)
+        would print over each other at the right end: every other one of such a pair moves left."""
+        ordered = sorted(self.lines, key=lambda line: line.value())
+        last_y = None
+        moved = False
+        for line in ordered:
+            y = line.value() * px_per_unit
+            moved = last_y is not None and abs(y - last_y) < label_px and not moved
+            position = LEFT_LABEL_POSITION if moved else RIGHT_LABEL_POSITION
+            if abs(line.label.orthoPos - position) > 1e-9:
+                line.label.setPosition(position)
+            last_y = y
 
     def _index(self, series: st.Series) -> int:
         for k, (s, _c, _d) in enumerate(self.entries):
