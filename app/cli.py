@@ -69,13 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """The command line; for ``trace``, everything after the first ``--`` is the script's own, untouched
+    (argparse would let SCRIPT swallow a ``--`` right after it and read the script's arguments as ours)."""
+    if argv and argv[0] == "trace" and "--" in argv:
+        cut = argv.index("--")
+        args = _parser().parse_args(argv[:cut])
+        args.rest = [*args.rest, "--", *argv[cut + 1:]]
+        return args
+    return _parser().parse_args(argv)
+
+
 def run_cli(argv: list[str]) -> int:
     _tolerant_streams()
     from app.core.fdlimit import raise_limit
 
     raise_limit()  # 64 spawned workers need more descriptors than macOS's default ulimit -n allows
     try:
-        args = _parser().parse_args(argv)
+        args = _parse(argv)
         if args.command == "list":
             code = _list(args)
         elif args.command == "run":

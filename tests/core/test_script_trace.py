@@ -306,6 +306,14 @@ def test_cli_outputs_and_exit_code(tmp_path):
     assert "argv" in out["csv"].read_text() and json.loads(out["json"].read_text())["traceEvents"]
 
 
+@pytest.mark.parametrize("before", [[], ["--start-method", "spawn"]])
+def test_cli_script_arguments_right_after_the_script(before):
+    # SCRIPT -- ARGS with no option between: argparse would let SCRIPT swallow the --
+    result = procscope("trace", *before, "tests/core/scripts/argv_exit.py", "--", "5", "--json", "-")
+    assert result.returncode == 5, result.stderr
+    assert "argv ['5', '--json', '-']" in result.stdout
+
+
 def test_cli_timeout_exit_3():
     result = procscope("trace", "tests/core/scripts/hangs.py", "--timeout", "1.5", "--start-method", "spawn")
     assert result.returncode == 3 and "child started" in result.stdout and "timeout" in result.stderr
