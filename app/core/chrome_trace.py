@@ -4,7 +4,7 @@ The file is one JSON object::
 
     {"traceEvents": [...], "displayTimeUnit": "ms", "metadata": {...}}
 
-Layout (DESIGN §3: the same states, names and colours as the lanes):
+Layout (the same states, names and colours as the lanes):
 
 - every process of the run is a process track named like its lane,
   ``"Process-1 (pid 1234)"`` or ``"SpawnPoolWorker-1 (pid 99) · pool"``, ordered

@@ -36,7 +36,7 @@ class ParamSpec:
     Immutable, compared and printed by its fields, like the frozen dataclass it
     was; written out by hand because ``dataclasses`` imports ``inspect`` (~15 ms),
     and every lesson module, so every spawned worker, imports this module
-    (DESIGN §8: a lesson starts within 1.1× of bare multiprocessing).
+    (the target: a lesson starts within 1.1× of bare multiprocessing).
     """
 
     __match_args__ = _FIELDS

@@ -20,7 +20,7 @@ class PipeWaiter:
     over every pipe of the run (what ``multiprocessing.connection.wait`` builds
     at each call), and one system call per pipe, not three per message. The
     receiver shares the GIL with the lesson's thread while that starts
-    processes (DESIGN §8: start ≤ 1.1× bare). Elsewhere (Windows):
+    processes (the target: a lesson starts within 1.1× of bare multiprocessing). Elsewhere (Windows):
     ``connection.wait`` and ``recv_bytes``. Only the receiver's thread uses it.
     """
 

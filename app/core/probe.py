@@ -7,7 +7,7 @@ the process blocks, so that a waiting process shows as waiting *while* it
 waits. Prints go into the stream, never to a stdout that may be missing
 (windowed builds).
 
-Recording is the cost every instrumented line pays (DESIGN §3: keep it ≤ 1 µs):
+Recording is the cost every instrumented line pays (the target: ≤ 1 µs):
 one ``Struct.pack_into`` into the buffer, no tuple, no growing array — about
 half the cost of ``array.extend`` (``tests/bench``: ``overhead_capture``).
 
@@ -29,7 +29,7 @@ from time import perf_counter_ns
 
 from app.core import events as ev
 
-BATCH_RECORDS = 64  # ~64 records a message: the measured sweet spot (DESIGN §3)
+BATCH_RECORDS = 64  # ~64 records a message: the measured sweet spot
 FLUSH_NS = 5_000_000  # never hold an event back longer than 5 ms
 PARENT_POLL_S = 0.2  # how often an orphan checks whether its parent is gone
 PARENT_GONE_EXIT = 70  # exit code of a process that outlived its parent
@@ -263,7 +263,7 @@ def watch_parent() -> None:
             os._exit(PARENT_GONE_EXIT)
 
     # A bare thread (daemon-like: it never holds up the exit): ``threading.Thread.start`` would also wait
-    # until the thread runs, ~0.3 ms of every worker's start (DESIGN §8: start ≤ 1.1× bare multiprocessing).
+    # until the thread runs, ~0.3 ms of every worker's start (the target: start ≤ 1.1× bare multiprocessing).
     start_new_thread(run, ())
 
 
@@ -312,7 +312,7 @@ def worker_entry(target, conn, index: int, tempo: float, args: tuple) -> None:
     try:
         target(probe, *args)
     except BaseException:  # noqa: BLE001 - every way out of a worker is reported
-        import traceback  # here, not at the top: 3 ms of every spawned child's start (DESIGN §8)
+        import traceback  # here, not at the top: 3 ms of every spawned child's start
 
         probe.text(ev.ERROR, traceback.format_exc())
         probe.finish(ev.CRASHED)

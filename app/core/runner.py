@@ -50,7 +50,7 @@ _FIRST_WAITFOR_KIND = min(ev.LOCK, ev.EXIT, ev.QUEUE)
 assert max(ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK) < _FIRST_WAITFOR_KIND
 
 # What every worker imports: a fork server that has them already forks children that need not import them
-# (~35 ms each otherwise; DESIGN §8: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default;
+# (~35 ms each otherwise; the target: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default;
 # the catalogue brings every lesson module (the package alone imports none of them).
 FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons.catalogue"]
 
@@ -195,7 +195,7 @@ class Runner:
 
     def _hold_text(self, index: int, kind: int, payload, t_ns: int | None = None) -> None:
         """A text to emit with the next emit (or ``flush``): a lesson starting N processes in a row
-        then pays one emit, not 2N between its forks (DESIGN §8: start ≤ 1.1× bare multiprocessing)."""
+        then pays one emit, not 2N between its forks (the target: start ≤ 1.1× bare multiprocessing)."""
         with self._emit_lock:
             self._pending.append((perf_counter_ns() if t_ns is None else t_ns, index, kind, payload))
 
@@ -235,7 +235,7 @@ class Runner:
             if deadline is not None and (not readers_left or perf_counter_ns() > deadline):
                 break
             # Everything that is ready goes into the trace at once: one emit per wake-up, not one per
-            # message (at 64 workers × 156 events/s each event is a message of its own; DESIGN §8 latency).
+            # message (at 64 workers × 156 events/s each event is a message of its own; the latency target is 2 frames).
             records, texts = [], []
             for conn in waiter.wait(POLL_S):
                 if conn is self._wake_r:

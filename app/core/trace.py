@@ -1,6 +1,6 @@
 """The recorded run: columnar events, per-process facts and intervals, save/load, CSV.
 
-A ``Trace`` is a fold over the event stream (DESIGN §3): numeric records in one
+A ``Trace`` is a fold over the event stream: numeric records in one
 ``(N, 5)`` int64 array (t_ns, process, kind, a, b), text events in a list. It
 holds nothing else but ``meta`` (lesson, parameters, start method, value slots,
 status), so a live run, a replayed file and the GUI's copy summarise alike.
@@ -84,7 +84,7 @@ class Trace:
                 if self._pending_count >= FOLD_PENDING:
                     # Nobody has read the trace for a while (a headless run): fold now, so that the
                     # receiver's thousands of small messages are freed (and reused) as they arrive,
-                    # not all kept until the end (DESIGN §8: ≤ 64 MB for 1M events).
+                    # not all kept until the end (the target: ≤ 64 MB for 1M events).
                     self._fold_pending()
             if texts:
                 self.texts.extend(texts)

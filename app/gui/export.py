@@ -1,4 +1,4 @@
-"""Export plots, the window and the recorded run to files (DESIGN §5: PNG, SVG, CSV, trace).
+"""Export plots, the window and the recorded run to files: PNG, SVG, CSV, trace.
 
 Pure functions, no dialogs. Every one of them
 

@@ -1,4 +1,4 @@
-"""Run every benchmark of DESIGN §8 and write one JSON file: ``python tests/bench/run.py --json FILE [--quick]``.
+"""Run every benchmark and write one JSON file: ``python tests/bench/run.py --json FILE [--quick]``.
 
 Each benchmark runs in a fresh Python process (its own Qt, memory and
 multiprocessing state), which writes its figures to a temporary file. This

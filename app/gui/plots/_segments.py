@@ -1,6 +1,6 @@
 """One graphics item that draws every state segment of every lane.
 
-Measured (DESIGN §5): one item per segment costs seconds; ``QPainter.drawRects``
+Measured: one item per segment costs seconds; ``QPainter.drawRects``
 from numpy arrays, one call per colour, costs ~6 ms at 10k segments. So this
 item keeps each lane's interval array (a view, never copied) and at paint time:
 

@@ -1,4 +1,4 @@
-"""Activity lanes: one lane per process, its states over time in their colours (DESIGN §3, §5).
+"""Activity lanes: one lane per process, its states over time in their colours.
 
 Every segment of every lane is drawn by one graphics item (``SegmentsItem``):
 exact ``drawRects`` per colour when few are visible, a per-pixel level of

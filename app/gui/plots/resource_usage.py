@@ -1,4 +1,4 @@
-"""CPU and memory of every process of the run, one curve per process in its colour (DESIGN §5).
+"""CPU and memory of every process of the run, one curve per process in its colour.
 
 The runner's sampler records psutil readings as SAMPLE events (a = CPU % × 100,
 b = resident bytes) at 2–4 Hz. A combo box in the corner under the value axis
