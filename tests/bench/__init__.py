@@ -1,1 +1,1 @@
-"""Benchmarks of DESIGN §8 (not tests: pytest collects nothing here). Run ``python tests/bench/run.py``."""
+"""Benchmarks of ProcScope's speed targets (not tests: pytest collects nothing here): ``tests/bench/run.py``."""

@@ -10,7 +10,7 @@ import time
 from array import array
 from time import perf_counter_ns
 
-BATCH_RECORDS = 64  # the same batch size as the probe (DESIGN §3)
+BATCH_RECORDS = 64  # the same batch size as the probe
 RECORD_FIELDS = 5
 _LIMIT = 1 + BATCH_RECORDS * RECORD_FIELDS
 

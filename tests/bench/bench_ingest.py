@@ -1,4 +1,4 @@
-"""Ingest: 64 workers recording as fast as they can, through probe → runner → trace (DESIGN §8: ≥ 300k/s).
+"""Ingest: 64 workers recording as fast as they can, through probe → runner → trace (the target: ≥ 300k/s).
 
 The rate counts from the start gun (every worker up and waiting) to the last
 event's arrival into the trace; lost = recorded − arrived. The baseline is the

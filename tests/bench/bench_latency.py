@@ -1,4 +1,4 @@
-"""Latency: a worker's timestamp → the display tick that can draw it (DESIGN §8: p99 ≤ 33 ms).
+"""Latency: a worker's timestamp → the display tick that can draw it (the target: p99 ≤ 33 ms).
 
 64 workers of the paced lesson change state 10k times a second in all.
 ``latency_*``: as the issue defines it — the real controller thread runs the

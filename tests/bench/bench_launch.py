@@ -1,4 +1,4 @@
-"""Launch: from starting ``python -m app`` to its first shown window (DESIGN §8: ≤ 1.0 s).
+"""Launch: from starting ``python -m app`` to its first shown window (the target: ≤ 1.0 s).
 
 "Shown" is the moment Qt first flushes the window's painted backing store to
 the screen: with ``QT_LOGGING_RULES=qt.widgets.painting=true`` Qt logs that

@@ -1,4 +1,4 @@
-"""Memory: resident size of a 1M-event trace, and of the plots showing it (DESIGN §8: ≤ 64 MB for the trace).
+"""Memory: resident size of a 1M-event trace, and of the plots showing it (the target: ≤ 64 MB for the trace).
 
 Each repeat is a fresh process (``--measure``) that imports everything first,
 shows the empty ActivityPlot and ValuePlot, then builds the trace as a run

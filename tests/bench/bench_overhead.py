@@ -1,4 +1,4 @@
-"""Overhead: a loop with ≥ 20 µs of work per event, instrumented vs bare (DESIGN §8: ≤ 1.05×, ≤ 1 µs added).
+"""Overhead: a loop with ≥ 20 µs of work per event, instrumented vs bare (the target: ≤ 1.05×, ≤ 1 µs added).
 
 The work is ``bare.spin``, calibrated here to at least 20 µs. On this shared
 machine the same loop's time varies by ±20 % from one run to the next, more
@@ -133,7 +133,7 @@ def run(quick: bool) -> list[dict]:
         figure("overhead_added_us", added, "µs/event", TARGET_ADDED_US, statistics.median(floor), quick=quick,
                note="instrumented − bare block time per event; baseline: the capture floor (Probe.record alone)"),
         figure("overhead_capture_us", floor, "µs/event", None, None, quick=quick,
-               note="Probe.record into a connection that sends nothing (DESIGN §3 anchor: ≥ 0.5 µs)"),
+               note="Probe.record into a connection that sends nothing (an anchor: ≥ 0.5 µs)"),
         figure("overhead_ratio_process", whole_lesson, "s", None, whole_bare, target_on="ratio", quick=quick,
                note=f"{events} events in the lesson vs in a bare process, alternated, wall time (noisy here)"),
     ]

@@ -1,11 +1,11 @@
-"""Rendering: the real ActivityPlot and ValuePlot of a live run, offscreen (DESIGN §8: ≤ 16 ms at 100k, ≤ 40 ms at 1M).
+"""Rendering: the real ActivityPlot and ValuePlot of a live run, offscreen (the target: ≤ 16 ms at 100k, ≤ 40 ms at 1M).
 
 ``render_<N>``: N state segments over 64 lanes and N writes over 64 value
 curves, all inside the live window; each frame appends what arrives between
 two frames (a state change per lane, a write per slot), lets both plots fold
 it (``refresh``, as the window's display timer does), follows the live edge,
 and repaints both plots synchronously (``repaint`` + ``processEvents``).
-``render_lanes_<N>``: the activity lanes alone with N segments — DESIGN §8's
+``render_lanes_<N>``: the activity lanes alone with N segments — the target's
 row ("frame time, 64 lanes"). Baseline: the same frame with no segments and
 no writes (the fixed cost of the plots scrolling).
 """
@@ -20,7 +20,7 @@ from tests.bench.common import figure
 from tests.bench.synth import LiveFeed, make_run
 
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-TARGET_MS = {"1k": None, "10k": None, "100k": 16.0, "1m": 40.0}  # DESIGN §8 names 100k and 1M
+TARGET_MS = {"1k": None, "10k": None, "100k": 16.0, "1m": 40.0}  # the targets name 100k and 1M
 WIDTH, LANES_PX, VALUES_PX = 1000, 480, 300  # the plots' size in a 1400 × 860 window
 LEFT_AXIS_PX = 200
 

@@ -1,4 +1,4 @@
-"""Start: a lesson's N processes vs bare ``multiprocessing`` starting N, same method (DESIGN §8: ≤ 1.1×).
+"""Start: a lesson's N processes vs bare ``multiprocessing`` starting N, same method (the target: ≤ 1.1×).
 
 The time is from the moment the parent begins (just before ``Runner.run``;
 just before the first ``Process`` is made) to the moment the last child runs

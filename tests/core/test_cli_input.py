@@ -1,4 +1,4 @@
-"""The command line's contract for bad input (DESIGN §4): exit code 2, one line that names what
+"""The command line's contract for bad input: exit code 2, one line that names what
 was wrong and what is allowed, nothing written, no process started.
 
 Every call runs ``python -m app`` in a subprocess. A ``sitecustomize`` put on that subprocess's

@@ -1,10 +1,10 @@
-"""``app.core`` and the CLI work without Qt, and what a worker imports stays light (DESIGN §2, §3).
+"""``app.core`` and the CLI work without Qt, and what a worker imports stays light.
 
 - In a subprocess where PySide6, shiboken6 and pyqtgraph cannot be imported, every core module and
   the CLI import and a lesson runs under spawn (the spawned children do not inherit the blocker; they
   import even less than the parent).
 - No file under ``app/core`` imports them (read with ``ast``, so a lazy import inside a function counts).
-- The modules a worker imports do not import numpy (0.6 s per spawned child, DESIGN §3).
+- The modules a worker imports do not import numpy (0.6 s per spawned child).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ _SPAWNED_IMPORTS = """
 
 
 def test_a_spawned_worker_imports_its_lesson_only():
-    """Not the catalogue, not the other lessons, not ``dataclasses`` (DESIGN §8: start ≤ 1.1× bare)."""
+    """Not the catalogue, not the other lessons, not ``dataclasses`` (the target: start ≤ 1.1× bare)."""
     result = _python(_SPAWNED_IMPORTS, timeout=90)
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.splitlines()[-1])

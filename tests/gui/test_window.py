@@ -250,7 +250,7 @@ def test_code_view_follows_the_form(window):
 
 
 def test_many_signal_emits_do_not_corrupt_the_interpreter():
-    """PySide6 6.12 on Python 3.11 aborts after a few hundred Signal.emit(True) (DESIGN §6)."""
+    """PySide6 6.12 on Python 3.11 aborts after a few hundred Signal.emit(True)."""
     code = textwrap.dedent("""
         from PySide6.QtCore import QCoreApplication, QObject, Signal
         app = QCoreApplication([])
