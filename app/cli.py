@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import contextlib
+import importlib.util
 import json
 import locale
 import os
@@ -67,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     p_run.epilog = ("Outputs: a link is followed, a FIFO or device is written to, - is the standard output (one "
                      "output at most); files are written all or none.")
     return parser
+
+
+def _qt_available() -> bool:
+    """PySide6 can be imported (only ``--png`` needs it): looked up, not imported."""
+    try:
+        return importlib.util.find_spec("PySide6") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -225,6 +234,9 @@ def _run(args) -> int:
     if args.png == STDOUT:
         raise ParamError("--png: '-' is not allowed (an image is not printed); allowed: a file path in a writable "
                          "folder")
+    if args.png is not None and not _qt_available():  # said before the run, not after it
+        raise ParamError("--png: drawing the image needs PySide6, which is not installed here; allowed: --png "
+                         "where ProcScope's window runs, or the other outputs (--json, --trace, --csv, --chrome-trace)")
     outputs = (("--json", args.json_out), ("--trace", args.trace), ("--csv", args.csv),
                ("--chrome-trace", args.chrome_trace), ("--png", args.png))
     outputs = tuple((option, path) for option, path in outputs if path is not None)

@@ -332,6 +332,29 @@ def test_run_png_draws_the_lanes_and_values_without_a_display(cli, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".procscope-")]
 
 
+def test_run_png_without_pyside6_is_refused_before_the_run(tmp_path):
+    """Only --png needs Qt: where PySide6 is missing it is one line and exit 2, and nothing runs."""
+    import subprocess
+
+    blocker = tmp_path / "no_qt"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(textwrap.dedent("""
+        import sys
+        class NoQt:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("PySide6", "shiboken6"):
+                    raise ModuleNotFoundError(name)
+        sys.meta_path.insert(0, NoQt())
+    """))
+    out = tmp_path / "run.png"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO_ROOT)])}
+    result = subprocess.run([sys.executable, "-m", "app", "run", "counter", "--set", "workers=2", "--png", str(out)],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1 and "--png" in result.stderr and "PySide6" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists() and result.stdout == ""
+
+
 # --- language of the human output ---------------------------------------------------------------
 @pytest.mark.parametrize(("env", "expected"), [
     ({"LC_ALL": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
