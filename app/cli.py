@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p_code.add_argument("lesson")
     p_code.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE")
     p_code.add_argument("--start-method", default="spawn", metavar="fork|spawn|forkserver")
-    p_code.add_argument("--output", "-o", metavar="FILE", help="write the script to FILE instead of printing it")
+    p_code.add_argument("--output", "-o", metavar="FILE|-", help="write the script to FILE instead of printing it")
     _add_trace_parser(sub)
     p_run.epilog = ("Outputs: a link is followed, a FIFO or device is written to, - is the standard output (one "
                      "output at most); files are written all or none.")
