@@ -47,6 +47,7 @@ from app.gui.controller import RunController
 from app.gui.export_dialog import ExportDialog
 from app.gui.font_scale import PRESENTATION_BOOST, FontScale, scaled
 from app.gui.forms import ParamForm, error_text
+from app.gui.gui_gc import collect_in_gui_thread
 from app.gui.i18n import LANGUAGES, Language, system_language
 from app.gui.icons import window_icon
 from app.gui.panels._fonts import monospace_font
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, language: Language | None = None):
         super().__init__()
         count("window")
+        collect_in_gui_thread()  # never mid-paint nor in a run's thread: there freeing a Qt object crashes
         self.setObjectName("mainWindow")
         self.setWindowIcon(window_icon())
         self.settings = AppSettings(settings)
