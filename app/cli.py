@@ -70,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_and_write(runner, timeout: float | None, outputs, lang: str, ended: str):
+    """Run, then write every output all or none: ``(trace, summary)``, or None when SIGTERM stopped it (then
+    nothing is written and one line says so)."""
+    with _sigterm_stops(runner) as terminated:
+        trace = runner.run(timeout=timeout)
+        if terminated():
+            print(f"procscope: stopped by SIGTERM; {ended} and no output was written", file=sys.stderr)
+            return None
+        from app.core.summary import build_summary
+
+        summary = build_summary(trace)
+        _write_outputs(trace, summary, outputs, lang)
+    return trace, summary
+
+
 def _qt_available() -> bool:
     """PySide6 can be imported (only ``--png`` needs it): looked up, not imported."""
     try:
@@ -243,15 +258,10 @@ def _run(args) -> int:
     _check_outputs(outputs)
     _check_descriptors(runner.values)
     lang = args.lang or _default_lang()
-    with _sigterm_stops(runner) as terminated:
-        trace = runner.run(timeout=timeout)
-        if terminated():
-            print("procscope: stopped by SIGTERM; the run was ended and no output was written", file=sys.stderr)
-            return EXIT_FAILED
-        from app.core.summary import build_summary
-
-        summary = build_summary(trace)
-        _write_outputs(trace, summary, outputs, lang)
+    done = _run_and_write(runner, timeout, outputs, lang, "the run was ended")
+    if done is None:
+        return EXIT_FAILED
+    trace, summary = done
     human = sys.stderr if any(path == STDOUT for _option, path in outputs) else sys.stdout
     if args.json_out != STDOUT:
         _print_human(trace, summary, lang, human)
@@ -515,15 +525,10 @@ def _trace(args) -> int:
             stream.flush()  # the script writes to the same descriptors, after what ProcScope wrote
     # An output on the standard output keeps it for itself: the script's output goes to the standard error.
     runner = ScriptRun(script, script_args, args.start_method, stdout=sys.stderr.fileno() if to_stdout else None)
-    with _sigterm_stops(runner) as terminated:
-        trace = runner.run(timeout=timeout)
-        if terminated():
-            print("procscope: stopped by SIGTERM; the script was ended and no output was written", file=sys.stderr)
-            return EXIT_FAILED
-        from app.core.summary import build_summary
-
-        summary = build_summary(trace)
-        _write_outputs(trace, summary, outputs, lang)
+    done = _run_and_write(runner, timeout, outputs, lang, "the script was ended")
+    if done is None:
+        return EXIT_FAILED
+    summary = done[1]
     _print_script_summary(summary, lang)
     if summary["status"] in (RunStatus.TIMEOUT, RunStatus.STOPPED):  # ProcScope ended it, not the script
         return EXIT_SCRIPT_TIMEOUT
