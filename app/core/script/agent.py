@@ -225,6 +225,35 @@ def _role(process) -> str:
     return "worker"
 
 
+def watch_procscope() -> None:
+    """Exit as soon as ProcScope is gone — not when this process's own parent is: a child the script never
+    joined outlives its parent as under plain Python, until ProcScope ends it and names it (``left_running``).
+    POSIX: ProcScope's pid polled (a zombie counts as gone); Windows: its process handle waited on."""
+    try:
+        pid = int(os.environ[protocol.ENV_PARENT])
+    except (KeyError, ValueError):
+        probe_module.watch_parent()
+        return
+    if os.name == "nt":
+        import _winapi
+
+        try:
+            handle = _winapi.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
+        except OSError:
+            os._exit(probe_module.PARENT_GONE_EXIT)  # already gone
+
+        def run():
+            _winapi.WaitForSingleObject(handle, _winapi.INFINITE)
+            os._exit(probe_module.PARENT_GONE_EXIT)
+    else:
+        def run():
+            while probe_module._alive(pid):
+                time.sleep(probe_module.PARENT_POLL_S)
+            os._exit(probe_module.PARENT_GONE_EXIT)
+
+    _thread.start_new_thread(run, ())
+
+
 def _patch_processes() -> None:
     import multiprocessing.process as mp_process
 
@@ -234,8 +263,8 @@ def _patch_processes() -> None:
     def _bootstrap(self, *args, **kwargs):
         role = _role(self)
         connect(self.name, role, ev.IDLE if role in ("pool", "manager") else ev.WORKING)
-        if enabled():  # ProcScope killed, the script's main gone: this process goes too (also when ProcScope
-            probe_module.watch_parent()  # died before this child could connect: it must not run on untraced)
+        if enabled():  # ProcScope killed: this process goes too (also when ProcScope died before this child
+            watch_procscope()  # could connect: it must not run on untraced)
         code = bootstrap(self, *args, **kwargs)
         finish(code)
         return code

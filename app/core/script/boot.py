@@ -28,7 +28,7 @@ def main() -> None:
     ev = agent.ev
     p = agent.connect("MainProcess", "main", main_file=script)
     if p is not None:
-        _watch_procscope(agent)  # ProcScope killed: the script goes too
+        agent.watch_procscope()  # ProcScope killed: the script goes too
         _flush_at_exit(agent)
     try:
         runpy.run_path(script, run_name="__main__")
@@ -50,27 +50,6 @@ def main() -> None:
         sys.exit(1)
 
 
-def _watch_procscope(agent) -> None:
-    """Exit when ProcScope is gone (its children watch their parents in turn: the whole tree goes).
-
-    POSIX: the lessons' ``watch_parent`` (the parent pid changes). Windows does not re-parent and the main
-    process has no multiprocessing parent: wait on ProcScope's process handle instead."""
-    if os.name != "nt":
-        agent.probe_module.watch_parent()
-        return
-    import _thread
-    import _winapi
-
-    try:
-        handle = _winapi.OpenProcess(0x00100000, False, int(os.environ[agent.protocol.ENV_PARENT]))  # SYNCHRONIZE
-    except (KeyError, ValueError, OSError):
-        return
-
-    def run():
-        _winapi.WaitForSingleObject(handle, _winapi.INFINITE)
-        os._exit(agent.probe_module.PARENT_GONE_EXIT)
-
-    _thread.start_new_thread(run, ())
 
 
 def _agent():
