@@ -1,8 +1,8 @@
-"""Memory of a long headless run: the command line's peak resident size for a 2.5M-event counter run and
+"""Memory of a long headless run: the command line's peak resident size for a long counter run and
 its exports.
 
 ``procscope run counter --set workers=64 --set increments=10000 --set hold_s=0 --set lock=none --trace T
---json J --csv C`` (about 2.57M events, an 18 MB trace file, a 130 MB CSV) runs in a fresh Python process,
+--json J --csv C`` (about 1.28M events since a hold of 0 records no sleep; 2.57M before) runs in a fresh Python process,
 which prints its own peak resident set (``ru_maxrss`` of RUSAGE_SELF: the command line's process alone, not
 its workers) once the command has returned. Baseline: the records' own bytes (events × 5 × 8).
 """
