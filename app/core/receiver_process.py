@@ -191,6 +191,7 @@ class ReceiverProcess:
         self.ring = Ring.create(self._capacity)
         control, control_child = self._ctx.Pipe(duplex=True)
         side, side_child = self._ctx.Pipe(duplex=False)
+        self._control, self._side = control, side  # closed by ``close`` whatever happens next
         self.process = self._ctx.Process(
             target=receiver_main, name=NAME, daemon=True,
             args=(control_child, side_child, self.ring.name, self._capacity, self._sample_hz),
@@ -200,7 +201,6 @@ class ReceiverProcess:
         finally:
             control_child.close()
             side_child.close()
-        self._control, self._side = control, side
         self._pump_thread = threading.Thread(target=self._pump, name="procscope-ring-pump", daemon=True)
         self._pump_thread.start()
 
@@ -229,7 +229,7 @@ class ReceiverProcess:
     def close(self) -> None:
         """End the receiver now, whatever it is doing; free the ring."""
         self._finished.set()
-        if self.process is not None:
+        if self.process is not None and self.process.pid is not None:
             self.process.join(JOIN_S if self.process.exitcode is None else 0)
             if self.process.exitcode is None:
                 self.process.kill()

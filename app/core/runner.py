@@ -512,10 +512,11 @@ class Runner:
         self.trace.meta["status"] = RunStatus.RUNNING
         receiver = None
         if self._receiver_kind == "process":
-            self.receiver_process = ReceiverProcess(self.ctx, self.emit, self._sample_hz,
-                                                    idle=lambda: bool(self._pending))
-            with _children_ignore_sigint():
-                self.receiver_process.start()
+            self.receiver_process = _start_receiver_process(self)
+        if self.receiver_process is not None:
+            # ProcScope's own process: the process table shows it as such; it is never a lane
+            self.trace.meta["own_processes"] = [{"name": self.receiver_process.process.name,
+                                                 "pid": self.receiver_process.pid, "role": "receiver"}]
         else:
             receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
             receiver.start()
@@ -750,6 +751,19 @@ class RunContext:
 
 
 _LITTLE = np.little_endian
+
+
+def _start_receiver_process(runner: Runner) -> ReceiverProcess | None:
+    """The window's receiver process, started; None (the receiver thread reads instead) if it cannot be:
+    no shared memory (a /dev/shm that is missing or full), no process left to start."""
+    receiver = ReceiverProcess(runner.ctx, runner.emit, runner._sample_hz, idle=lambda: bool(runner._pending))
+    try:
+        with _children_ignore_sigint():
+            receiver.start()
+    except OSError:
+        receiver.close()
+        return None
+    return receiver
 
 
 def _descendants(pids) -> list:
