@@ -38,6 +38,7 @@ from pyqtgraph.Qt.internals import PrimitiveArray
 from app.core import events as ev
 from app.gui.colors import state_color, state_outline, state_pattern_brush
 from app.gui.plots._columns import ColumnGrid, keep_columns
+from app.gui.plots._lane_image import Look, compose
 
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
@@ -53,6 +54,16 @@ _PATTERNS = {code: brush for code in range(STATE_COUNT) if (brush := state_patte
 _OUTLINES = {code: color for code in range(STATE_COUNT) if (color := state_outline(code)) is not None}
 _MARKED = np.array(sorted(set(_PATTERNS) | set(_OUTLINES)), dtype=np.int64)  # states drawn with more than a fill
 _ARGB = np.array([0xFF000000 | int(state_color(code)[1:], 16) for code in range(STATE_COUNT)], dtype=np.uint32)
+COMPOSE = True  # the level of detail on screen as one device image composed by numpy (``_lane_image``)
+
+
+def _tile(brush: QtGui.QBrush) -> np.ndarray:
+    image = brush.textureImage().convertToFormat(QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    return np.frombuffer(image.constBits(), dtype=np.uint32, count=64).reshape(8, 8).copy()
+
+
+_LOOK = Look(_ARGB, {code: _tile(brush) for code, brush in _PATTERNS.items()},
+             {code: 0xFF000000 | int(color[1:], 16) for code, color in _OUTLINES.items()})
 
 
 def _tail_codes(slices, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -103,6 +114,7 @@ class SegmentsItem(pg.GraphicsObject):
         self._outline_pens = {code: _cosmetic_pen(color) for code, color in _OUTLINES.items()}
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
+        self._scratch: dict = {}  # the composed level of detail's buffers (``_lane_image.compose``)
         self._generation = None  # see set_lanes
         self._ends: dict[int, tuple[int, int]] = {}  # per row at the last set_lanes: intervals, last end_ns
         self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
@@ -309,6 +321,9 @@ class SegmentsItem(pg.GraphicsObject):
             self._paint_runs(p, slices, codes, x0, pixel)
             self.last_stats.update(mode="lod-runs", by_code=by_code, columns=columns)
             return
+        if COMPOSE and self._paint_composed(p, slices, codes, x0, pixel):
+            self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=1)
+            return
         pixels = np.where(drawn, _ARGB[np.maximum(codes, 0)], np.uint32(0))
         self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
         image = QtGui.QImage(pixels.data, columns, rows, columns * 4, QtGui.QImage.Format.Format_ARGB32)
@@ -324,6 +339,44 @@ class SegmentsItem(pg.GraphicsObject):
             overlays = self._paint_runs(p, slices, np.where(marked, codes, -1), x0, pixel, fill=False)
         self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows,
                                overlays=overlays)
+
+    def _paint_composed(self, p, slices, codes: np.ndarray, x0: float, pixel: float) -> bool:
+        """The columns, their hatching and outlines as one image in device pixels (``_lane_image``); False
+        (nothing drawn) where that would not give Qt's own pixels: then the caller draws them with Qt."""
+        t = p.transform()
+        device = p.device()
+        if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or device is None
+                or device.devicePixelRatioF() != 1.0):
+            return False  # a high-DPI device scales what is drawn: the pixels would not be Qt's
+        rows = np.array([row for row, *_rest in slices], dtype=np.float64)
+        p.save()
+        try:
+            p.resetTransform()
+            clip = QtCore.QRectF(0, 0, device.width(), device.height())
+            if p.hasClipping():
+                clip = clip.intersected(p.clipBoundingRect())
+            out = compose(codes, rows, x0, pixel, (t.m11(), t.m22(), t.dx(), t.dy()), _LOOK, LANE_HEIGHT,
+                          (clip.left(), clip.top(), clip.right(), clip.bottom()), self._scratch)
+            if out is None:
+                return False
+            pixels, left, top, edge = out
+            height, width = pixels.shape
+            self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
+            self._image = QtGui.QImage(pixels.data, width, height, width * 4,
+                                       QtGui.QImage.Format.Format_ARGB32_Premultiplied)  # opaque or empty
+            p.drawImage(QtCore.QPointF(left, top), self._image)
+            # the outlines that cross the clip's edge, as they were drawn: Qt's rectangles in device units
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            for code, rects in edge.items():
+                array = self._rects[code]
+                array.resize(len(rects))
+                array.ndarray()[:] = rects
+                p.setPen(self._outline_pens[code])
+                p.drawRects(*array.drawargs())
+            self.last_stats["overlays"] = sum(len(r) for r in edge.values())
+        finally:
+            p.restore()
+        return True
 
     def _paint_runs(self, p, slices, codes: np.ndarray, x0: float, pixel: float, fill: bool = True) -> int:
         """The per-column states as rectangles: each run of equal columns of a lane is one (``fill`` False:

@@ -1,0 +1,80 @@
+"""The lanes' level of detail composed as one device image (``_lane_image``) gives Qt's own pixels: the same
+plot grabbed with the image composed by numpy and drawn by Qt (an image row per lane, then the hatching and
+outlines of every run as rectangles) is the same picture, pixel for pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from app.gui.plots import _lane_image, _segments
+from app.gui.plots.lanes import ActivityPlot
+from tests.bench.synth import LiveFeed, make_run
+from tests.gui.plot_helpers import shown
+
+
+def _pixels(plot) -> np.ndarray:
+    image = plot.grab().toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    return np.frombuffer(image.constBits(), dtype=np.uint32).reshape(image.height(), image.width()).copy()
+
+
+def _both(plot, monkeypatch) -> tuple[np.ndarray, np.ndarray, dict]:
+    monkeypatch.setattr(_segments, "COMPOSE", False)
+    plot.segments.update()
+    by_qt = _pixels(plot)
+    monkeypatch.setattr(_segments, "COMPOSE", True)
+    plot.segments.update()
+    composed = _pixels(plot)
+    return by_qt, composed, dict(plot.segments.last_stats)
+
+
+@pytest.mark.parametrize(("width", "height", "lanes"), [(900, 500, 64), (1000, 480, 16), (700, 300, 8),
+                                                         (1234, 777, 40), (640, 900, 64)])
+def test_composed_lanes_are_qt_s_own_pixels(qtbot, monkeypatch, width, height, lanes):
+    """A live run scrolling (random states: every hatched and outlined state, runs of one column and more)."""
+    trace = make_run(60_000, 0, lanes=lanes, slots=0, seed=lanes)
+    plot = shown(qtbot, ActivityPlot(), width, height)
+    plot.set_trace(trace)
+    plot.follow_live(True)
+    feed = LiveFeed(trace, lanes=lanes, slots=0)
+    for _frame in range(3):
+        feed()
+        plot.refresh()
+        by_qt, composed, stats = _both(plot, monkeypatch)
+        assert stats["mode"] == "lod" and stats["images"] == 1  # composed, not drawn by Qt
+        assert np.array_equal(by_qt, composed), np.argwhere(by_qt != composed)[:5].tolist()
+
+
+def test_edges_on_pixel_centres_are_filled_as_qt_fills_them(qtbot, monkeypatch):
+    """Where a column's edge may fall on a pixel's centre the hatching follows each run's own rectangle."""
+    monkeypatch.setattr(_lane_image, "_one_pixel_per_column", lambda *_args: False)
+    trace = make_run(60_000, 0, lanes=24, slots=0, seed=5)
+    plot = shown(qtbot, ActivityPlot(), 900, 500)
+    plot.set_trace(trace)
+    plot.follow_live(True)
+    by_qt, composed, stats = _both(plot, monkeypatch)
+    assert stats["images"] == 1
+    assert np.array_equal(by_qt, composed)
+
+
+@pytest.mark.parametrize("height", [260, 160])
+def test_lanes_a_few_pixels_high(qtbot, monkeypatch, height):
+    """64 lanes in a short plot: a lane's outline reaches into the next lane's rows, as Qt draws it."""
+    trace = make_run(60_000, 0, lanes=64, slots=0, seed=2)
+    plot = shown(qtbot, ActivityPlot(), 700, height)
+    plot.set_trace(trace)
+    plot.follow_live(True)
+    by_qt, composed, stats = _both(plot, monkeypatch)
+    assert stats["mode"] == "lod"
+    assert np.array_equal(by_qt, composed)
+
+
+def test_a_scaled_column_is_left_to_qt():
+    """Columns that are not one device pixel each: no image (the caller draws with Qt)."""
+    codes = np.ones((2, 10), dtype=np.int64)
+    rows = np.array([0.0, 1.0])
+    out = _lane_image.compose(codes, rows, 0.0, 1.0, (1.5, 10.0, 5.0, 5.0), _segments._LOOK, 0.8, (0, 0, 100, 100))
+    assert out is None
+    out = _lane_image.compose(codes, rows, 0.0, 1.0, (1.0, 10.0, 5.0, 5.0), _segments._LOOK, 0.8, (0, 0, 100, 100))
+    assert out is not None and out[0].shape[1] >= 10
