@@ -130,29 +130,29 @@ class SegmentsItem(pg.GraphicsObject):
         the last call (its last interval may have changed, the ones before may not): the
         level of detail then recomputes only the columns from there on. None: not known.
         """
+        # one pass over the lanes: each one's size, first start and last end (what follows needs only those)
+        shown = [(row, iv, iv.shape[1]) for row, iv in lanes if iv.shape[1]]
+        firsts = [int(iv[0, 0]) for _row, iv, _n in shown]
+        ends = [int(iv[1, n - 1]) for _row, iv, n in shown]
         changed = -math.inf
         if generation is not None and generation == self._generation and clip_ns is None and self._clip_ns is None:
             # what was drawn holds up to where each lane's last interval ended then, and up to where
             # that interval ends now (a state that arrived late closed it before the old end)
             changed = math.inf
-            for row, iv in lanes:
-                n = iv.shape[1]
-                last = self._ends.get(row)
-                if not n:
-                    continue
+            old = self._ends
+            for (row, iv, n), end in zip(shown, ends, strict=True):
+                last = old.get(row)
                 if last is None:  # a lane new since then: all of it
                     changed = -math.inf
                     break
-                changed = min(changed, last[1], int(iv[1, min(last[0], n) - 1]))
+                changed = min(changed, last[1], end if last[0] >= n else int(iv[1, last[0] - 1]))
         self._changed_ns = min(self._changed_ns, changed)
-        self._ends = {row: (iv.shape[1], int(iv[1, -1])) for row, iv in lanes if iv.shape[1]}
+        self._ends = {row: (n, end) for (row, _iv, n), end in zip(shown, ends, strict=True)}
         self._generation = generation
         self._lanes = lanes
         self._t0 = t0_ns
         self._clip_ns = clip_ns
-        ends = [int(iv[1, -1]) for _row, iv in lanes if iv.shape[1]]
-        starts = [int(iv[0, 0]) for _row, iv in lanes if iv.shape[1]]
-        x0 = min(0.0, (min(starts) - t0_ns) / 1e9) if starts else 0.0
+        x0 = min(0.0, (min(firsts) - t0_ns) / 1e9) if firsts else 0.0
         x1 = (max(ends) - t0_ns) / 1e9 if ends else 0.0
         if clip_ns is not None:
             x1 = min(x1, (clip_ns - t0_ns) / 1e9)
@@ -173,10 +173,12 @@ class SegmentsItem(pg.GraphicsObject):
             b_ns = min(b_ns, self._clip_ns)
         out = []
         for row, iv in self._lanes:
-            if not iv.shape[1]:
+            n = iv.shape[1]
+            if not n:
                 continue
-            first = int(np.searchsorted(iv[1], a_ns, side="right"))
-            stop = int(np.searchsorted(iv[0], b_ns, side="left"))
+            # a live view usually holds all of a lane: then no search (two per lane were most of this)
+            first = 0 if iv[1, 0] > a_ns else int(np.searchsorted(iv[1], a_ns, side="right"))
+            stop = n if iv[0, n - 1] < b_ns else int(np.searchsorted(iv[0], b_ns, side="left"))
             if stop > first:
                 out.append((row, iv, first, stop))
         return out
