@@ -30,7 +30,8 @@ def _both(plot, monkeypatch) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 @pytest.mark.parametrize(("width", "height", "lanes"), [(900, 500, 64), (1000, 480, 16), (700, 300, 8),
-                                                         (1234, 777, 40), (640, 900, 64)])
+                                                         (1234, 777, 40), (640, 900, 64), (800, 333, 64),
+                                                         (1100, 401, 29), (1000, 700, 3)])
 def test_composed_lanes_are_qt_s_own_pixels(qtbot, monkeypatch, width, height, lanes):
     """A live run scrolling (random states: every hatched and outlined state, runs of one column and more)."""
     trace = make_run(60_000, 0, lanes=lanes, slots=0, seed=lanes)
@@ -44,6 +45,28 @@ def test_composed_lanes_are_qt_s_own_pixels(qtbot, monkeypatch, width, height, l
         by_qt, composed, stats = _both(plot, monkeypatch)
         assert stats["mode"] == "lod" and stats["images"] == 1  # composed, not drawn by Qt
         assert np.array_equal(by_qt, composed), np.argwhere(by_qt != composed)[:5].tolist()
+
+
+def test_a_widening_live_view_composes_only_its_newest_columns(qtbot, monkeypatch):
+    """While the live view keeps its range (it widens in steps), each frame composes the columns from the
+    first changed one on; the picture stays Qt's, frame after frame, also after a paint that drew with Qt."""
+    trace = make_run(60_000, 0, lanes=32, slots=0, seed=9)
+    plot = shown(qtbot, ActivityPlot(), 900, 500)
+    plot.set_trace(trace)
+    plot.follow_live(True)
+    feed = LiveFeed(trace, lanes=32, slots=0)
+    composed_some = False
+    for _frame in range(6):
+        feed()
+        plot.refresh()
+        plot.segments.update()
+        composed = _pixels(plot)  # composed: after the previous frame's Qt paint (see _both)
+        stats = dict(plot.segments.last_stats)
+        assert stats["images"] == 1
+        composed_some |= 0 < stats["columns_composed"] < stats["columns"]
+        by_qt, again, _stats = _both(plot, monkeypatch)
+        assert np.array_equal(by_qt, composed) and np.array_equal(by_qt, again)
+    assert composed_some
 
 
 def test_edges_on_pixel_centres_are_filled_as_qt_fills_them(qtbot, monkeypatch):

@@ -64,7 +64,8 @@ class Look:
 
 
 def compose(codes: np.ndarray, lane_rows: np.ndarray, x0: float, pixel: float, transform: tuple,
-            look: Look, height: float, clip: tuple[float, float, float, float], scratch: dict | None = None):
+            look: Look, height: float, clip: tuple[float, float, float, float], scratch: dict | None = None,
+            kept: int = 0):
     """``codes`` (lanes, columns; -1: nothing), drawn from ``x0`` (data units) in columns ``pixel`` wide, lane k
     centred on data row ``lane_rows[k]`` and ``height`` tall, through the painter's ``transform``
     (sx, sy, dx, dy: scale and translation only), inside ``clip`` (left, top, right, bottom in device pixels)
@@ -72,7 +73,9 @@ def compose(codes: np.ndarray, lane_rows: np.ndarray, x0: float, pixel: float, t
     (code → (n, 4) device rectangles) that cross the clip's edge, which Qt clips otherwise than whole lines:
     the caller draws them after the image. None when the columns are not one device pixel each (the caller
     draws everything with Qt). ``scratch``: the caller's buffers, kept from frame to frame (the image is one
-    of them: valid until the next call)."""
+    of them: valid until the next call). ``kept``: how many of the first columns are as they were at the
+    previous call; when nothing else changed (a live view that widens in steps keeps its place for seconds)
+    only the pixels from there on are composed again."""
     scratch = {} if scratch is None else scratch
     sx, sy, dx, dy = transform
     lanes, columns = codes.shape
@@ -109,22 +112,40 @@ def compose(codes: np.ndarray, lane_rows: np.ndarray, x0: float, pixel: float, t
     fill_lane = _row_lanes(fill_top - y_min, fill_bottom - fill_top, rows)
     if image_lane is None or fill_lane is None:
         return None
-    codes8 = np.where(codes < 0, _NONE, codes).astype(np.uint8)
     on = np.flatnonzero(image_lane >= 0)
     a, b = left - x_min, left - x_min + columns
+    key = (lanes, lane_rows.tobytes(), x0, pixel, transform, height, clip)  # not the columns: they grow
+    last, scratch["last"] = scratch.get("last"), None
+    first = 0  # the first column composed (the pixels left of its device column are the last call's)
+    scratch["first"] = 0
     if np.array_equal(image_lane, fill_lane) and _one_pixel_per_column(left_f, pixel * sx, left, columns):
-        # every run's rectangle fills exactly its columns' pixels: fill and hatching in one lookup per pixel
-        pixels = _scratch(scratch, "pixels", (rows, width), np.uint32)
-        pixels.fill(0)
+        # every run's rectangle fills exactly its columns' pixels: fill and hatching in one lookup per pixel;
+        # a column's outline side may lie in the pixel column left of it: from one column before the change
+        name = "pixels"
+        if last is not None and last[0] == key and kept >= 2 and last[1].shape[0] == rows:
+            first, pixels, name = kept - 1, last[1], last[2]
+            if pixels.shape[1] != width:  # more columns (the live edge moved on): into the other buffer
+                name = "pixels2" if name == "pixels" else "pixels"
+                old, pixels = pixels, _scratch(scratch, name, (rows, width), np.uint32)
+                pixels[:, : a + first] = old[:, : a + first]
+            pixels[:, a + first:] = 0
+            scratch["first"] = first
+        else:
+            pixels = _scratch(scratch, name, (rows, width), np.uint32)
+            pixels.fill(0)
+        codes8 = np.where(codes[:, first:] < 0, _NONE, codes[:, first:]).astype(np.uint8)
         lane_index = codes8.astype(np.uint16)
         lane_index <<= 6
-        lane_index += ((np.arange(a, b) + x_min) % 8).astype(np.uint16)[None, :]
-        index = _scratch(scratch, "index", (len(on), columns), np.uint16)
+        lane_index += ((np.arange(a + first, b) + x_min) % 8).astype(np.uint16)[None, :]
+        index = _scratch(scratch, "index", (len(on), columns - first), np.uint16)
         np.take(lane_index, image_lane[on], axis=0, out=index)
         index += (((on + y_min) % 8) * 8).astype(np.uint16)[:, None]
-        taken = _scratch(scratch, "take", (len(on), columns), np.uint32)
-        pixels[on, a:b] = look.combo.take(index, out=taken)
-    else:  # a rectangle edge on a pixel's centre: each run's hatching as its rectangle was filled
+        taken = _scratch(scratch, "take", (len(on), columns - first), np.uint32)
+        pixels[on, a + first:b] = look.combo.take(index, out=taken)
+        scratch["last"] = (key, pixels, name)
+    else:
+        # a rectangle edge on a pixel's centre: each run's hatching as its rectangle was filled
+        codes8 = np.where(codes < 0, _NONE, codes).astype(np.uint8)
         state = np.full((rows, width), _NONE, dtype=np.uint8)
         state[on, a:b] = codes8[image_lane[on]]
         pixels = look.fill[state]
@@ -141,9 +162,11 @@ def compose(codes: np.ndarray, lane_rows: np.ndarray, x0: float, pixel: float, t
         # as the runs were drawn: QRectF(x0 + start·pixel, …, (stop - start)·pixel, …) in device units
         rx = (x0 + start * pixel) * sx + dx
         rw = ((stop - start) * pixel) * sx
+        # inside the clip: no line crosses its top or bottom edge, none comes near its left or right edge
         inner = ((np.floor(rx) >= clip[0] + 2) & (np.floor(rx + rw) <= clip[2] - 3)
-                 & (line_top[lane] >= clip[1] + 2) & (line_bottom[lane] <= clip[3] - 3))
-        _outline(pixels, lane[inner], rx[inner], rw[inner], line_top, line_bottom, color, x_min, y_min)
+                 & (line_top[lane] >= clip[1]) & (line_bottom[lane] <= clip[3] - 1))
+        draw = inner & (stop >= first - 1)  # the runs ending further left are drawn already
+        _outline(pixels, lane[draw], rx[draw], rw[draw], line_top, line_bottom, color, x_min, y_min, a + first)
         out = ~inner
         if out.any():
             edge[value] = np.column_stack([rx[out], ry[lane[out]], rw[out], np.full(int(out.sum()), rh)])
@@ -223,8 +246,10 @@ def _hatch(pixels, look: Look, fill_lane, lanes: int, lane, rx, rw, code, x_min:
     pixels[rows] = np.where(tile != 0, tile, band)
 
 
-def _outline(pixels, lane, rx, rw, line_top, line_bottom, color: int, x_min: int, y_min: int) -> None:
-    """The 1-pixel cosmetic outline of each run's rectangle (all inside ``pixels``)."""
+def _outline(pixels, lane, rx, rw, line_top, line_bottom, color: int, x_min: int, y_min: int,
+             from_x: int = 0) -> None:
+    """The 1-pixel cosmetic outline of each run's rectangle (all inside ``pixels``), from pixel column
+    ``from_x`` on."""
     width = pixels.shape[1]
     xa = np.floor(rx).astype(np.int64) - x_min
     xb = np.floor(rx + rw).astype(np.int64) - x_min
@@ -236,6 +261,8 @@ def _outline(pixels, lane, rx, rw, line_top, line_bottom, color: int, x_min: int
     down = (np.arange(int(tall.sum())) - np.repeat(np.cumsum(tall) - tall, tall)) * width
     at = np.concatenate([np.repeat(ya * width + xa, span) + along, np.repeat(yb * width + xa, span) + along,
                          np.repeat(ya * width + xa, tall) + down, np.repeat(ya * width + xb, tall) + down])
+    if from_x > 0:
+        at = at[at % width >= from_x]
     np.put(pixels, at, color, mode="clip")
 
 

@@ -115,6 +115,7 @@ class SegmentsItem(pg.GraphicsObject):
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
         self._scratch: dict = {}  # the composed level of detail's buffers (``_lane_image.compose``)
+        self._compose_from = -math.inf  # the first (absolute) column whose codes changed since the last image
         self._generation = None  # see set_lanes
         self._ends: dict[int, tuple[int, int]] = {}  # per row at the last set_lanes: intervals, last end_ns
         self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
@@ -307,6 +308,7 @@ class SegmentsItem(pg.GraphicsObject):
                     ok &= iv[1, idx] > left
                     codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
         self._codes = (key, grid.first, codes)
+        self._compose_from = min(self._compose_from, grid.first + keep)
         self._changed_ns = math.inf
         self.last_stats["columns_computed"] = grid.count - keep
         return codes, grid
@@ -323,7 +325,7 @@ class SegmentsItem(pg.GraphicsObject):
             self._paint_runs(p, slices, codes, x0, pixel)
             self.last_stats.update(mode="lod-runs", by_code=by_code, columns=columns)
             return
-        if COMPOSE and self._paint_composed(p, slices, codes, x0, pixel):
+        if COMPOSE and self._paint_composed(p, slices, codes, x0, pixel, grid.first):
             self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=1)
             return
         pixels = np.where(drawn, _ARGB[np.maximum(codes, 0)], np.uint32(0))
@@ -342,9 +344,12 @@ class SegmentsItem(pg.GraphicsObject):
         self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows,
                                overlays=overlays)
 
-    def _paint_composed(self, p, slices, codes: np.ndarray, x0: float, pixel: float) -> bool:
+    def _paint_composed(self, p, slices, codes: np.ndarray, x0: float, pixel: float, first: int) -> bool:
         """The columns, their hatching and outlines as one image in device pixels (``_lane_image``); False
         (nothing drawn) where that would not give Qt's own pixels: then the caller draws them with Qt."""
+        kept = int(max(0, min(codes.shape[1], self._compose_from - first)))
+        self._compose_from = math.inf
+        last = self._scratch.pop("last", None)  # the last image: kept only if this call composes one
         t = p.transform()
         device = p.device()
         if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or device is None
@@ -357,11 +362,15 @@ class SegmentsItem(pg.GraphicsObject):
             clip = QtCore.QRectF(0, 0, device.width(), device.height())
             if p.hasClipping():
                 clip = clip.intersected(p.clipBoundingRect())
+            if last is not None:
+                self._scratch["last"] = last
             out = compose(codes, rows, x0, pixel, (t.m11(), t.m22(), t.dx(), t.dy()), _LOOK, LANE_HEIGHT,
-                          (clip.left(), clip.top(), clip.right(), clip.bottom()), self._scratch)
+                          (clip.left(), clip.top(), clip.right(), clip.bottom()), self._scratch, kept)
             if out is None:
+                self._scratch.pop("last", None)
                 return False
             pixels, left, top, edge = out
+            self.last_stats["columns_composed"] = codes.shape[1] - self._scratch.get("first", 0)
             height, width = pixels.shape
             self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
             self._image = QtGui.QImage(pixels.data, width, height, width * 4,
