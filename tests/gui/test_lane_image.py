@@ -4,6 +4,8 @@ outlines of every run as rectangles) is the same picture, pixel for pixel."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
@@ -101,3 +103,57 @@ def test_a_scaled_column_is_left_to_qt():
     assert out is None
     out = _lane_image.compose(codes, rows, 0.0, 1.0, (1.0, 10.0, 5.0, 5.0), _segments._LOOK, 0.8, (0, 0, 100, 100))
     assert out is not None and out[0].shape[1] >= 10
+
+
+def _random_lanes(rng, count: int = 12) -> list:
+    lanes = []
+    for row in range(count):
+        n = int(rng.integers(0, 40))
+        starts = np.cumsum(rng.integers(1, 50, n)) + 1_000
+        ends = np.append(starts[1:], starts[-1:] + rng.integers(1, 50, min(n, 1)))
+        lanes.append((row, np.stack([starts, ends, rng.integers(0, 7, n), np.zeros(n, np.int64)]).astype(np.int64)))
+    return lanes
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_visible_slices_are_the_binary_searches_of_every_lane(qapp, seed):
+    """Lanes wholly in view are taken without a search: the same slices as two searches per lane give."""
+    rng = np.random.default_rng(seed)
+    item = _segments.SegmentsItem()
+    lanes = _random_lanes(rng)
+    item.set_lanes(lanes, 0, len(lanes))
+    for _view in range(40):
+        a, b = np.sort(rng.uniform(0.0, 3.0e-6, 2))  # seconds: the lanes span ~1 µs to ~2 µs
+        want = []
+        for row, iv in lanes:
+            if iv.shape[1]:
+                first = int(np.searchsorted(iv[1], math.floor(a * 1e9), side="right"))
+                stop = int(np.searchsorted(iv[0], math.ceil(b * 1e9), side="left"))
+                if stop > first:
+                    want.append((row, first, stop))
+        got = [(row, first, stop) for row, _iv, first, stop in item.visible_slices(a, b)]
+        assert got == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_set_lanes_finds_the_earliest_change_as_lane_by_lane(qapp, seed):
+    """What changed since the last call (the lanes only grew at their ends): the earliest of each lane's
+    old last end and its interval's end now at the old last index, as computed lane by lane before."""
+    rng = np.random.default_rng(seed)
+    item = _segments.SegmentsItem()
+    lanes = _random_lanes(rng)
+    item.set_lanes(lanes, 0, len(lanes), None, "g")
+    old = {row: (iv.shape[1], int(iv[1, -1])) for row, iv in lanes if iv.shape[1]}
+    grown = []
+    for row, iv in lanes:
+        extra = int(rng.integers(0, 3)) if iv.shape[1] else 0
+        more = iv[:, -1:].repeat(extra, axis=1) + np.array([[5], [5], [0], [0]]) * np.arange(1, extra + 1)
+        grown.append((row, np.concatenate([iv, more], axis=1) if extra else iv))
+    item._changed_ns = math.inf
+    item.set_lanes(grown, 0, len(grown), None, "g")
+    want = math.inf
+    for row, iv in grown:
+        n = iv.shape[1]
+        if n:
+            want = min(want, old[row][1], int(iv[1, min(old[row][0], n) - 1]))
+    assert item._changed_ns == want
