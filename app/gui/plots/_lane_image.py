@@ -19,9 +19,15 @@ Qt's texture fills and cosmetic outlines took most of a frame (``tests/bench``:
   ``floor(right)``.
 
 Those rules were checked against Qt's own drawing (``tests/gui/test_lane_image.py``
-paints both and compares every pixel); where a case falls outside them
-(a scaled column, a column narrower than a device pixel) ``compose`` returns None
+paints both and compares every pixel). Qt clips a cosmetic line that crosses the
+clip otherwise than by whole pixels, so the outlines that come near the clip's
+left or right edge or cross its top or bottom are left to Qt (returned as
+rectangles, drawn after the image); where a case falls outside the rules (a
+scaled column, a column narrower than a device pixel) ``compose`` returns None
 and the caller draws with Qt as before.
+
+While the view keeps its place (a live view widens in steps), the last image is
+kept and only the pixels from the first changed column on are composed again.
 """
 
 from __future__ import annotations
@@ -52,7 +58,6 @@ class Look:
             self.hatch[code] = np.asarray(tile, dtype=np.uint32).reshape(64)
         self.hatched = np.array(sorted(tiles), dtype=np.int64)
         self.outlines = dict(outlines)
-        self.marked = np.array(sorted(set(tiles) | set(outlines)), dtype=np.int64)
         alpha = self.hatch >> 24
         # composable as drawn: tiles of opaque or see-through pixels only (a blend is not a copy), and every
         # outline drawn after every hatching (states are drawn in code order; an outline before its own hatch)
