@@ -8,12 +8,17 @@ and repaints both plots synchronously (``repaint`` + ``processEvents``).
 ``render_lanes_<N>``: the activity lanes alone with N segments — the target's
 row ("frame time, 64 lanes"). Baseline: the same frame with no segments and
 no writes (the fixed cost of the plots scrolling).
+
+Each row also gives ``cpu_ms``: the median CPU time of the GUI thread per frame
+(``time.thread_time``). On a shared 2-core machine the wall time of a frame
+moves by up to 2× from run to run (the thread waits for a core); its CPU time
+moves far less, so it tells a change in the code from a change in the load.
 """
 
 from __future__ import annotations
 
 import statistics
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 
 from app.gui.view import refresh_views
 from tests.bench.common import figure
@@ -35,6 +40,7 @@ class Scene:
         from app.gui.plots.values import ValuePlot
 
         self.app = QApplication.instance() or QApplication([])
+        self.cpu_ms: list[float] = []  # CPU time of this thread per frame (see the module's docstring)
         self.widget = QWidget()
         layout = QVBoxLayout(self.widget)
         self.activity = ActivityPlot()
@@ -61,10 +67,11 @@ class Scene:
         return (perf_counter_ns() - t) / 1e6
 
     def frame(self, feed: LiveFeed) -> float:
-        t = perf_counter_ns()
+        t, cpu = perf_counter_ns(), thread_time_ns()
         feed()
         refresh_views([plot for plot, _height in self.plots])  # as the window's display timer does
         self._paint()
+        self.cpu_ms.append((thread_time_ns() - cpu) / 1e6)
         return (perf_counter_ns() - t) / 1e6
 
     def _paint(self) -> None:
@@ -82,6 +89,7 @@ def frames(scene: Scene, segments: int, writes: int, count: int) -> tuple[list[f
     trace = make_run(segments, writes)
     first = scene.show(trace)
     feed = LiveFeed(trace)
+    scene.cpu_ms = []
     times = [scene.frame(feed) for _ in range(count)]
     stats = dict(scene.activity.segments.last_stats)
     if stats.get("error") or (segments and not stats.get("visible")):
@@ -97,11 +105,14 @@ def _series(with_values: bool, sizes: dict, count: int, quick: bool) -> list[dic
         rows = []
         for name, size in sizes.items():
             times, first, stats = frames(scene, size, writes(size), count if size < 1_000_000 else count // 2)
+            cpu = statistics.median(scene.cpu_ms)
             what = f"{size:,} segments / 64 lanes" + (f" + {size:,} writes / 64 curves" if with_values else "")
             note = (f"{what}, {WIDTH} px wide; lanes drawn as {stats.get('mode')}; "
-                    f"first frame (folds everything) {first:.0f} ms")
+                    f"first frame (folds everything) {first:.0f} ms; GUI thread's CPU per frame {cpu:.1f} ms")
             prefix = "render_" if with_values else "render_lanes_"
-            rows.append(figure(prefix + name, times, "ms", TARGET_MS[name], base, quick=quick, note=note))
+            row = figure(prefix + name, times, "ms", TARGET_MS[name], base, quick=quick, note=note)
+            row["cpu_ms"] = round(cpu, 2)
+            rows.append(row)
         return rows
     finally:
         scene.close()

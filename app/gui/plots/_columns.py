@@ -80,17 +80,21 @@ def step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.
     carried = np.full((n, count + 1), np.nan)  # carried[k, c]: the value curve k holds at column c's left edge
     begin = np.full(n, np.inf)
     end = np.full(n, -np.inf)
-    xs, ys, keys = [], [], []
+    xs, ys, owners, sizes = [], [], [], []
     for k, (x, y, x_start, y_start, x_end) in enumerate(curves):
         # the start (x_start, y_start) is a write before the first one; it is not prepended to x (a copy
         # of the whole series at every frame), only looked at where it matters
-        started = x_start is not None and y_start is not None and (not len(x) or x_start <= x[0])
-        if not len(x) and not started:
+        size = len(x)
+        started = x_start is not None and y_start is not None and (not size or x_start <= x[0])
+        if not size and not started:
             continue
+        last = float(x[-1]) if size else None
         begin[k] = x_start if started else x[0]
-        end[k] = max(x_end, float(x[-1])) if len(x) else max(x_end, x_start)
-        first = int(np.searchsorted(x, a, side="right"))  # x[first - 1] is held at the first column's left edge
-        stop = int(np.searchsorted(x, b, side="left"))
+        end[k] = max(x_end, last) if size else max(x_end, x_start)
+        # x[first - 1] is held at the first column's left edge; the columns hold x[first:stop]. A live
+        # frame's columns are at the end: then stop is the size, without a search (128 curves a frame)
+        first = int(x.searchsorted(a, side="right")) if size else 0
+        stop = size if not size or last < b else int(x.searchsorted(b, side="left"))
         if first:
             carried[k, 0] = y[first - 1]
         elif started and x_start <= a:
@@ -98,18 +102,21 @@ def step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.
         elif started and x_start < b:  # the start lies inside the columns: one more "write"
             xs.append(np.array([x_start]))
             ys.append(np.array([float(y_start)]))
-            keys.append(np.array([k * count], dtype=np.int64))
+            owners.append(k)
+            sizes.append(1)
         if stop > first:
             xs.append(x[first:stop])
             ys.append(y[first:stop])
-            keys.append(np.full(stop - first, k * count, dtype=np.int64))
+            owners.append(k)
+            sizes.append(stop - first)
     low = np.full((n, count), np.nan)
     high = np.full((n, count), np.nan)
     if xs:
         y = np.concatenate(ys).astype(np.float64, copy=False)
         column = np.floor(np.concatenate(xs) / grid.width).astype(np.int64) - grid.first
         np.clip(column, 0, count - 1, out=column)
-        key = np.concatenate(keys) + column  # curve-major, then column: sorted, as each curve's x is
+        # curve-major, then column: sorted, as each curve's x is
+        key = np.repeat(np.array(owners, dtype=np.int64) * count, sizes) + column
         starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
         where = key[starts]
         low.flat[where] = np.minimum.reduceat(y, starts)

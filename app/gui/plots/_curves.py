@@ -97,6 +97,24 @@ class CurveData:
         return float(self._x[0]), float(self._x[-1]), float(self._y.min()), float(self._y.max())
 
 
+def _pen_look(curve: CurveData) -> tuple[float, bool, int]:
+    """(width, dashed, opaque ARGB) of the curve's pen, read from Qt once per pen (128 curves: ~400 calls)."""
+    pen = curve.opts["pen"]
+    cached = curve.__dict__.get("_pen_look")
+    if cached is None or cached[0] is not pen:
+        look = (pen.widthF(), pen.style() != QtCore.Qt.PenStyle.SolidLine, 0xFF000000 | (pen.color().rgb() & 0xFFFFFF))
+        cached = curve.__dict__["_pen_look"] = (pen, look)
+    return cached[1]
+
+
+def _buffer(spare: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """A (rows, columns) uint32 array in ``spare``'s memory if it is large enough, else new."""
+    size = shape[0] * shape[1]
+    if spare is None or spare.size < size:
+        return np.empty(shape, dtype=np.uint32)
+    return spare.reshape(-1)[:size].reshape(shape)
+
+
 class Spot:
     """One dot, as ``ScatterPlotItem.points()`` would give it: ``pos``, ``brush``, ``data``."""
 
@@ -146,7 +164,8 @@ class CurvesItem(pg.GraphicsObject):
         self._rim.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
         self._dot_pens: dict[str, QtGui.QPen] = {}
         self._bounds = QtCore.QRectF()
-        self._rasters: dict = {}  # column width → (signature, first column, pixels) of the last paint
+        self._rasters: dict = {}  # column width → (signature, first column, pixels, buffer) of the last paint
+        self._spare: dict = {}  # column width → the buffer of the paint before (written by the next paint)
         self._redo = -math.inf  # the first column whose pixels must be drawn again (-inf: all)
         self.last_stats: dict = {}
 
@@ -256,13 +275,17 @@ class CurvesItem(pg.GraphicsObject):
         rasters = {}
         for members in groups.values():
             grid = members[0].columns[0]
-            pens = [(c.opts["pen"].widthF(), c.opts["pen"].style() != QtCore.Qt.PenStyle.SolidLine) for c in members]
-            colors = [0] + [0xFF000000 | (c.opts["pen"].color().rgb() & 0xFFFFFF) for c in members]
+            looks = [_pen_look(c) for c in members]
+            pens = [(width, dashed) for width, dashed, _color in looks]
+            colors = [0] + [color for _width, _dashed, color in looks]
             # what the image's rows and colours depend on: the same → the kept columns are still right
-            signature = (height, sy, dy - top, tuple(map(id, members)), tuple(pens), tuple(colors))
-            pixels = np.empty((height, grid.count), dtype=np.uint32)
+            signature = (height, sy, dy - top, tuple(map(id, members)), tuple(looks))
             keep = 0
             cached = self._rasters.get(grid.width)
+            # two buffers, one per frame in turn: the kept columns are copied from the other, and no
+            # megabyte array is allocated (and page-faulted) at every frame
+            spare = self._spare.get(grid.width)
+            pixels = _buffer(spare, (height, grid.count))
             if cached is not None and cached[0] == signature:
                 keep = keep_columns(pixels, grid, cached[2], cached[1], self._redo)
             if keep < grid.count:
@@ -272,8 +295,12 @@ class CurvesItem(pg.GraphicsObject):
                 numbers = rasterise(np.fmin(low, high), np.fmax(low, high), pens, grid.first + start, height)
                 pixels[:, keep:] = np.asarray(colors, dtype=np.uint32)[numbers[:, keep - start:]]
             rasters[grid.width] = (signature, grid.first, pixels)  # also keeps the image's memory alive
+            if cached is not None:
+                self._spare[grid.width] = cached[3]
+            rasters[grid.width] += (pixels.base if pixels.base is not None else pixels,)
+            # premultiplied: every pixel is opaque or empty (the same numbers), and Qt blends it as it is
             image = QtGui.QImage(pixels.data, grid.count, height, grid.count * 4,
-                                 QtGui.QImage.Format.Format_ARGB32)
+                                 QtGui.QImage.Format.Format_ARGB32_Premultiplied)
             left = grid.first * grid.width * sx + dx
             target = QtCore.QRectF(left, top, grid.count * grid.width * sx, height)
             p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)

@@ -38,6 +38,7 @@ from pyqtgraph.Qt.internals import PrimitiveArray
 from app.core import events as ev
 from app.gui.colors import state_color, state_outline, state_pattern_brush
 from app.gui.plots._columns import ColumnGrid, keep_columns
+from app.gui.plots._lane_image import Look, compose
 
 LANE_HEIGHT = 0.8  # of a lane's unit band: the rest is the gap between lanes
 EXACT_LIMIT = 12_000  # more visible segments than this: draw the per-pixel level of detail
@@ -53,6 +54,16 @@ _PATTERNS = {code: brush for code in range(STATE_COUNT) if (brush := state_patte
 _OUTLINES = {code: color for code in range(STATE_COUNT) if (color := state_outline(code)) is not None}
 _MARKED = np.array(sorted(set(_PATTERNS) | set(_OUTLINES)), dtype=np.int64)  # states drawn with more than a fill
 _ARGB = np.array([0xFF000000 | int(state_color(code)[1:], 16) for code in range(STATE_COUNT)], dtype=np.uint32)
+COMPOSE = True  # the level of detail on screen as one device image composed by numpy (``_lane_image``)
+
+
+def _tile(brush: QtGui.QBrush) -> np.ndarray:
+    image = brush.textureImage().convertToFormat(QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    return np.frombuffer(image.constBits(), dtype=np.uint32, count=64).reshape(8, 8).copy()
+
+
+_LOOK = Look(_ARGB, {code: _tile(brush) for code, brush in _PATTERNS.items()},
+             {code: 0xFF000000 | int(color[1:], 16) for code, color in _OUTLINES.items()})
 
 
 def _tail_codes(slices, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -103,6 +114,8 @@ class SegmentsItem(pg.GraphicsObject):
         self._outline_pens = {code: _cosmetic_pen(color) for code, color in _OUTLINES.items()}
         self._image: QtGui.QImage | None = None
         self._pixels: np.ndarray | None = None
+        self._scratch: dict = {}  # the composed level of detail's buffers (``_lane_image.compose``)
+        self._compose_from = -math.inf  # the first (absolute) column whose codes changed since the last image
         self._generation = None  # see set_lanes
         self._ends: dict[int, tuple[int, int]] = {}  # per row at the last set_lanes: intervals, last end_ns
         self._changed_ns = -math.inf  # the earliest time drawn lanes may have changed at since the last paint
@@ -118,29 +131,29 @@ class SegmentsItem(pg.GraphicsObject):
         the last call (its last interval may have changed, the ones before may not): the
         level of detail then recomputes only the columns from there on. None: not known.
         """
+        # one pass over the lanes: each one's size, first start and last end (what follows needs only those)
+        shown = [(row, iv, iv.shape[1]) for row, iv in lanes if iv.shape[1]]
+        firsts = [int(iv[0, 0]) for _row, iv, _n in shown]
+        ends = [int(iv[1, n - 1]) for _row, iv, n in shown]
         changed = -math.inf
         if generation is not None and generation == self._generation and clip_ns is None and self._clip_ns is None:
             # what was drawn holds up to where each lane's last interval ended then, and up to where
             # that interval ends now (a state that arrived late closed it before the old end)
             changed = math.inf
-            for row, iv in lanes:
-                n = iv.shape[1]
-                last = self._ends.get(row)
-                if not n:
-                    continue
+            old = self._ends
+            for (row, iv, n), end in zip(shown, ends, strict=True):
+                last = old.get(row)
                 if last is None:  # a lane new since then: all of it
                     changed = -math.inf
                     break
-                changed = min(changed, last[1], int(iv[1, min(last[0], n) - 1]))
+                changed = min(changed, last[1], end if last[0] >= n else int(iv[1, last[0] - 1]))
         self._changed_ns = min(self._changed_ns, changed)
-        self._ends = {row: (iv.shape[1], int(iv[1, -1])) for row, iv in lanes if iv.shape[1]}
+        self._ends = {row: (n, end) for (row, _iv, n), end in zip(shown, ends, strict=True)}
         self._generation = generation
         self._lanes = lanes
         self._t0 = t0_ns
         self._clip_ns = clip_ns
-        ends = [int(iv[1, -1]) for _row, iv in lanes if iv.shape[1]]
-        starts = [int(iv[0, 0]) for _row, iv in lanes if iv.shape[1]]
-        x0 = min(0.0, (min(starts) - t0_ns) / 1e9) if starts else 0.0
+        x0 = min(0.0, (min(firsts) - t0_ns) / 1e9) if firsts else 0.0
         x1 = (max(ends) - t0_ns) / 1e9 if ends else 0.0
         if clip_ns is not None:
             x1 = min(x1, (clip_ns - t0_ns) / 1e9)
@@ -161,10 +174,12 @@ class SegmentsItem(pg.GraphicsObject):
             b_ns = min(b_ns, self._clip_ns)
         out = []
         for row, iv in self._lanes:
-            if not iv.shape[1]:
+            n = iv.shape[1]
+            if not n:
                 continue
-            first = int(np.searchsorted(iv[1], a_ns, side="right"))
-            stop = int(np.searchsorted(iv[0], b_ns, side="left"))
+            # a live view usually holds all of a lane: then no search (two per lane were most of this)
+            first = 0 if iv[1, 0] > a_ns else int(np.searchsorted(iv[1], a_ns, side="right"))
+            stop = n if iv[0, n - 1] < b_ns else int(np.searchsorted(iv[0], b_ns, side="left"))
             if stop > first:
                 out.append((row, iv, first, stop))
         return out
@@ -293,6 +308,7 @@ class SegmentsItem(pg.GraphicsObject):
                     ok &= iv[1, idx] > left
                     codes[k, keep:] = np.where(ok, np.clip(iv[2, idx], 0, STATE_COUNT - 1), -1)
         self._codes = (key, grid.first, codes)
+        self._compose_from = min(self._compose_from, grid.first + keep)
         self._changed_ns = math.inf
         self.last_stats["columns_computed"] = grid.count - keep
         return codes, grid
@@ -309,6 +325,9 @@ class SegmentsItem(pg.GraphicsObject):
             self._paint_runs(p, slices, codes, x0, pixel)
             self.last_stats.update(mode="lod-runs", by_code=by_code, columns=columns)
             return
+        if COMPOSE and self._paint_composed(p, slices, codes, x0, pixel, grid.first):
+            self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=1)
+            return
         pixels = np.where(drawn, _ARGB[np.maximum(codes, 0)], np.uint32(0))
         self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
         image = QtGui.QImage(pixels.data, columns, rows, columns * 4, QtGui.QImage.Format.Format_ARGB32)
@@ -324,6 +343,51 @@ class SegmentsItem(pg.GraphicsObject):
             overlays = self._paint_runs(p, slices, np.where(marked, codes, -1), x0, pixel, fill=False)
         self.last_stats.update(mode="lod", rects=0, by_code=by_code, columns=columns, images=rows,
                                overlays=overlays)
+
+    def _paint_composed(self, p, slices, codes: np.ndarray, x0: float, pixel: float, first: int) -> bool:
+        """The columns, their hatching and outlines as one image in device pixels (``_lane_image``); False
+        (nothing drawn) where that would not give Qt's own pixels: then the caller draws them with Qt."""
+        kept = int(max(0, min(codes.shape[1], self._compose_from - first)))
+        self._compose_from = math.inf
+        last = self._scratch.pop("last", None)  # the last image: kept only if this call composes one
+        t = p.transform()
+        device = p.device()
+        if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or device is None
+                or device.devicePixelRatioF() != 1.0):
+            return False  # a high-DPI device scales what is drawn: the pixels would not be Qt's
+        rows = np.array([row for row, *_rest in slices], dtype=np.float64)
+        p.save()
+        try:
+            p.resetTransform()
+            clip = QtCore.QRectF(0, 0, device.width(), device.height())
+            if p.hasClipping():
+                clip = clip.intersected(p.clipBoundingRect())
+            if last is not None:
+                self._scratch["last"] = last
+            out = compose(codes, rows, x0, pixel, (t.m11(), t.m22(), t.dx(), t.dy()), _LOOK, LANE_HEIGHT,
+                          (clip.left(), clip.top(), clip.right(), clip.bottom()), self._scratch, kept)
+            if out is None:
+                self._scratch.pop("last", None)
+                return False
+            pixels, left, top, edge = out
+            self.last_stats["columns_composed"] = codes.shape[1] - self._scratch.get("first", 0)
+            height, width = pixels.shape
+            self._pixels = pixels  # the image points into this buffer: keep it alive while drawn
+            self._image = QtGui.QImage(pixels.data, width, height, width * 4,
+                                       QtGui.QImage.Format.Format_ARGB32_Premultiplied)  # opaque or empty
+            p.drawImage(QtCore.QPointF(left, top), self._image)
+            # the outlines that cross the clip's edge, as they were drawn: Qt's rectangles in device units
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            for code, rects in edge.items():
+                array = self._rects[code]
+                array.resize(len(rects))
+                array.ndarray()[:] = rects
+                p.setPen(self._outline_pens[code])
+                p.drawRects(*array.drawargs())
+            self.last_stats["overlays"] = sum(len(r) for r in edge.values())
+        finally:
+            p.restore()
+        return True
 
     def _paint_runs(self, p, slices, codes: np.ndarray, x0: float, pixel: float, fill: bool = True) -> int:
         """The per-column states as rectangles: each run of equal columns of a lane is one (``fill`` False:

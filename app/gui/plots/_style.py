@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.LegendItem import ItemSample
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
@@ -27,6 +28,57 @@ class OpaqueGridAxis(pg.AxisItem):
 
     _pens: dict = {}
     integer = False  # counts (processes, tasks, workers): ticks at whole numbers only, never 0.5
+    TICK_CACHE = True  # the tick layout's parts kept between range steps (False: pyqtgraph's own, every time)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._tick_values: tuple | None = None  # (key, levels) of the last tickValues
+        self._strings: dict = {}  # (scale, spacing) → {value: string}
+        self._text_rects: dict = {}  # (font key, text) → its bounding rectangle as pyqtgraph measures it
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        """pyqtgraph's tick values, computed as it does (with one comparison instead of ``np.isclose``'s
+        general one: the same answer for finite values), and kept while the range and size stay the same.
+
+        A live view widens in steps and then scrolls by whole pixels: pyqtgraph lays the ticks out again at
+        every range change, and its duplicate test alone cost ~0.5 ms per axis per frame."""
+        if not self.TICK_CACHE or self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        key = (minVal, maxVal, size, self.scale, self.integer, self._tickSpacing, self._tickDensity)
+        if self._tick_values is not None and self._tick_values[0] == key:
+            return [(spacing, list(values)) for spacing, values in self._tick_values[1]]
+        minVal, maxVal = sorted((minVal, maxVal))  # noqa: N806 - pyqtgraph's names
+        minVal *= self.scale  # noqa: N806
+        maxVal *= self.scale  # noqa: N806
+        ticks = []
+        seen = np.empty(0)
+        for spacing, offset in self.tickSpacing(minVal, maxVal, size):
+            start = (math.ceil((minVal - offset) / spacing) * spacing) + offset
+            num = int((maxVal - start) / spacing) + 1
+            values = (np.arange(num) * spacing + start) / self.scale
+            if len(seen):  # a tick a level above already has (within 1 % of this spacing): not again
+                close = (np.abs(seen[None, :] - values[:, None]) <= spacing / self.scale * 0.01).any(axis=1)
+                values = values[~close]
+            seen = np.concatenate([seen, values])
+            ticks.append((spacing / self.scale, values.tolist()))
+        self._tick_values = (key, ticks)
+        return [(spacing, list(values)) for spacing, values in ticks]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        """pyqtgraph's strings, each made once per (scale, spacing): a scrolling axis shows mostly the same."""
+        if not self.TICK_CACHE or self.logMode or type(self).tickStrings is not OpaqueGridAxis.tickStrings:
+            return super().tickStrings(values, scale, spacing)
+        known = self._strings.get((scale, spacing))
+        if known is None:
+            if len(self._strings) > 8:
+                self._strings.clear()
+            known = self._strings[(scale, spacing)] = {}
+        missing = [v for v in values if v not in known]
+        if missing:
+            if len(known) > 4096:
+                known.clear()
+            known.update(zip(missing, super().tickStrings(missing, scale, spacing), strict=True))
+        return [known[v] for v in values]
 
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
         levels = super().tickSpacing(minVal, maxVal, size)
@@ -40,11 +92,37 @@ class OpaqueGridAxis(pg.AxisItem):
         return whole or [(1.0, 0.0)]
 
     def generateDrawSpecs(self, p):  # noqa: N802 - pyqtgraph's name
-        specs = super().generateDrawSpecs(p)
+        measured = _MeasuringPainter(p, self._text_rects) if self.TICK_CACHE else p
+        specs = super().generateDrawSpecs(measured)
         if specs is None or self.grid is False:
             return specs
         axis_spec, tick_specs, text_specs = specs
         return axis_spec, [(_opaque(pen), p1, p2) for pen, p1, p2 in tick_specs], text_specs
+
+
+class _MeasuringPainter:
+    """What ``AxisItem.generateDrawSpecs`` asks of its painter (the font, each label's bounding rectangle),
+    with each label measured once per font: Qt lays a text out for every ``boundingRect``."""
+
+    def __init__(self, painter: QtGui.QPainter, rects: dict):
+        self._painter, self._rects = painter, rects
+        self._font_key = painter.font().key()
+
+    def setFont(self, font: QtGui.QFont) -> None:  # noqa: N802 - Qt's name
+        self._painter.setFont(font)
+        self._font_key = font.key()
+
+    def boundingRect(self, rect, flags, text: str) -> QtCore.QRectF:  # noqa: N802 - Qt's name
+        key = (self._font_key, rect.x(), rect.y(), rect.width(), rect.height(), int(flags.value), text)
+        known = self._rects.get(key)
+        if known is None:
+            if len(self._rects) > 4096:
+                self._rects.clear()
+            known = self._rects[key] = self._painter.boundingRect(rect, flags, text)
+        return QtCore.QRectF(known)  # a copy: pyqtgraph shrinks the one it gets
+
+    def __getattr__(self, name: str):
+        return getattr(self._painter, name)
 
 
 def _opaque(pen: QtGui.QPen) -> QtGui.QPen:

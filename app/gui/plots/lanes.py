@@ -127,6 +127,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         item.addItem(self._step_marks, ignoreBounds=True)
         self._step_texts: list[pg.TextItem] = []
         self._steps: list[tuple[int, int, int]] = []  # (t_ns, lane index, step number) of the steps taken
+        self._steps_shown: list | None = None  # (x, y, step) of the step marks shown
         self._deadlock_outline = QtWidgets.QGraphicsPathItem()
         pen = QtGui.QPen(QtGui.QColor(DEADLOCK_RED), 3)
         pen.setCosmetic(True)
@@ -282,8 +283,11 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             self._set_ticks()
             self._crashes, self._deadlock, self._deadlock_found = [], [], None
             self._crash_marks.setData([], [])
+            self._crash_marks.setVisible(False)
             self._steps = []
+            self._steps_shown = []
             self._step_marks.setData([], [])
+            self._step_marks.setVisible(False)
             self._show_texts(self._step_texts, [])
             self._show_texts(self._crash_texts, [])
             self._deadlock_outline.setPath(QtGui.QPainterPath())
@@ -331,7 +335,8 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         else:
             self._cursor_line.setValue(trace.seconds(self._cursor_ns))
             self._cursor_line.setVisible(True)
-        self.getPlotItem().setYRange(-0.5, max(len(self._order), 1) - 0.5, padding=0)
+        if self.getPlotItem().getViewBox().viewRange()[1] != [-0.5, max(len(self._order), 1) - 0.5]:
+            self.getPlotItem().setYRange(-0.5, max(len(self._order), 1) - 0.5, padding=0)
         if self._following:
             self._apply_follow()
         self._update_task_labels()
@@ -342,7 +347,11 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         rows = {index: row for row, index in enumerate(self._order)}
         shown = [(trace.seconds(t_ns), rows[index] - LANE_HEIGHT / 2, step) for t_ns, index, step in self._steps
                  if index in rows and (self._cursor_ns is None or t_ns <= self._cursor_ns)]
+        if shown == self._steps_shown:
+            return  # a live frame without a new step: nothing to hand pyqtgraph
+        self._steps_shown = shown
         self._step_marks.setData([x for x, _y, _n in shown], [y for _x, y, _n in shown])
+        self._step_marks.setVisible(bool(shown))  # an empty scatter item still costs a paint at every frame
         # the number just right of its mark, inside the lane's top (above it, the first lane's would be cut)
         numbers = [(str(n), x, y, (-0.1, 0)) for x, y, n in shown] if len(shown) <= MAX_STEP_NUMBERS else []
         self._show_texts(self._step_texts, numbers, anchor=(-0.1, 0), fill="#FFFFFFC0")
@@ -429,6 +438,7 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
             crashes.append((trace.seconds(info.exit_ns), rows[index], info.exitcode))
         if crashes != self._crashes:
             self._crash_marks.setData([c[0] for c in crashes], [c[1] for c in crashes])
+            self._crash_marks.setVisible(bool(crashes))  # an empty scatter item still costs a paint
         self._crashes = crashes
         texts = []
         (x0, x1), _y = self.getPlotItem().getViewBox().viewRange()
@@ -467,6 +477,9 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
                                                                                  holder=names.get(holder, holder))
                 marks.append({"index": index, "row": row, "lock": lock, "holder": holder, "x0": x0, "x1": x1,
                               "text": text})
+        if not marks and not self._deadlock and not self._deadlock_outline.isVisible():
+            self._set_title(None)
+            return  # no deadlock before either: nothing to take down (a new empty path costs a repaint)
         self._deadlock = marks
         self._deadlock_outline.setPath(path)
         self._deadlock_outline.setVisible(bool(marks))  # an empty path would be invalid SVG in an export

@@ -92,6 +92,13 @@ class _Slot:
                                            style=QtCore.Qt.PenStyle.DashLine))
         self.dots = DotsData()
         self.dots_key: tuple | None = None
+        self._ideal = np.empty(0)
+
+    def ideal_values(self, n: int) -> np.ndarray:
+        """``initial + k·step`` after each of the first ``n`` writes (k = 1 … n), kept as the run grows."""
+        if len(self._ideal) < n:
+            self._ideal = self.spec["initial"] + self.spec["step"] * np.arange(1, 2 * n + 1, dtype=np.float64)
+        return self._ideal[:n]
 
     def has_ideal(self) -> bool:
         return self.spec.get("initial") is not None and self.spec.get("step") is not None
@@ -490,7 +497,7 @@ class ValuePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
             start = 0.0 if initial is not None else None
             curves = [(slot.actual, v)]
             if slot.has_ideal():
-                curves.append((slot.ideal, initial + slot.spec["step"] * np.arange(1, len(x) + 1, dtype=np.float64)))
+                curves.append((slot.ideal, slot.ideal_values(len(x))))
             for curve, y in curves:
                 if grid is not None:
                     columns.append((curve, (x, y, start, initial, self._end_s)))
