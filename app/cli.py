@@ -375,8 +375,10 @@ class _ExportFailed(Exception):
 
 def _write_one(option: str, path: str, trace, summary: dict, lang: str, outs) -> None:
     if option == "--json":
+        from app.core.pairs import plain
+
         with outs.open(path) as out:
-            json.dump(summary, out, ensure_ascii=path == STDOUT, indent=2)
+            json.dump(summary, out, ensure_ascii=path == STDOUT, indent=2, default=plain)
             out.write("\n")
     elif option == "--trace":
         trace.save(path, outs)

@@ -230,16 +230,16 @@ class LaneStore:
         new = records[self._records_seen :]
         self._records_seen = len(records)
         texts_now = len(trace.texts)
-        new_texts = trace.texts[self._texts_seen : texts_now]
+        new_texts = trace.texts[self._texts_seen : texts_now]  # columns: a long run's prints are not decoded
         self._texts_seen = texts_now
-        if not len(new) and not new_texts:
+        if not len(new) and not len(new_texts):
             return False
         times = [int(new[:, 0].max())] if len(new) else []
-        times += [int(t[0]) for t in new_texts]
+        times += [int(new_texts.times().max())] if len(new_texts) else []
         self.latest_ns = max(times) if self.latest_ns is None else max(self.latest_ns, *times)
         kinds = new[:, 2]
         refold: set[int] = set()
-        if any(t[2] in _FACT_KINDS for t in new_texts) or (kinds == ev.EXIT).any():
+        if np.isin(new_texts.kinds(), _FACT_KINDS).any() or (kinds == ev.EXIT).any():
             self.processes = trace.processes()
             self.processes_version += 1
             self.generation += 1  # an exit time ends an open state earlier than "now"
