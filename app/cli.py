@@ -443,8 +443,12 @@ def _print_human(trace, summary: dict, lang: str, stream) -> None:
         builtins.print(*parts, file=stream)
 
     names = {p["index"]: p["name"] for p in summary["processes"]}
-    for _t, index, _kind, text in sorted(trace.texts_of(ev.PRINT), key=lambda t: t[0]):
-        print(f"[{names.get(index, 'parent') if index >= 0 else 'parent'}] {text}")
+    texts = trace.texts
+    prints = texts.where(ev.PRINT)
+    prints = prints[texts.times()[prints].argsort(kind="stable")]  # in time order
+    for start in range(0, len(prints), 4096):  # a long run printed 640k lines: decoded a block at a time
+        for _t, index, _kind, text in texts.take(prints[start:start + 4096]):
+            print(f"[{names.get(index, 'parent') if index >= 0 else 'parent'}] {text}")
     result = summary["result"]
     print()
     print(f"{summary['lesson']} · {summary['start_method']} · {summary['status']} · {summary['duration_s']:.2f} s")

@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # trace.py imports this module: only the type checker reads t
     from app.core.trace import ProcessInfo, Trace
 
 _FACT_KINDS = (ev.META, ev.HELLO, ev.ERROR)  # text events that change Trace.processes()
+# records folded at a time: each costs ~100 bytes of temporaries (sorting, gathering, the interval block), so
+# a replay's 2M records at once would cost 200 MB for a moment
+FOLD_CHUNK = 1 << 18
 
 
 class Grow:
@@ -246,7 +249,8 @@ class LaneStore:
             for index, info in self.processes.items():
                 if index >= 0 and self._lane(index).set_info(info):
                     refold.add(index)
-        refold |= self._fold_states(new, kinds)
+        for start in range(0, len(new), FOLD_CHUNK):  # a replay's millions of states, a block at a time
+            refold |= self._fold_states(new[start:start + FOLD_CHUNK], kinds[start:start + FOLD_CHUNK])
         if refold:
             self.generation += 1
         for index in refold:

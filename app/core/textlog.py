@@ -4,7 +4,8 @@ A long run prints at every step (the counter: 640k lines for 64 workers × 10,00
 results list every read and write; as Python tuples, ints and strings that cost ~170 bytes an event,
 several times the numeric records. Here times, lanes and kinds are numpy columns and the payloads one
 byte buffer: a text as its UTF-8, anything else as its JSON (``json.dumps`` with the default separators,
-what the CSV and the console print), ~40 bytes an event. Readers get the same tuples as before
+what the CSV and the console print), each followed by a 0 byte (a run of texts is decoded with one
+``split``), ~40 bytes an event. Readers get the same tuples as before
 (``len``, iteration, indexing, slicing, ``==`` with a list); the hot ones select by column instead
 (``times``, ``kinds``, ``indexes``, ``where``, ``take``) and decode only what they show.
 

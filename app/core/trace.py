@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import threading
 import zipfile
 from contextlib import nullcontext
@@ -34,6 +35,7 @@ __all__ = ["Trace", "TraceFormatError", "ProcessInfo"]  # TraceFormatError lives
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
 CSV_BLOCK = 16_384  # rows formatted at a time
 JSON_BATCH = 4096  # text events encoded at a time
+NPY_BLOCK = 65_536  # records written into a file at a time
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
@@ -195,12 +197,15 @@ class Trace:
 
     def states(self, index: int) -> np.ndarray:
         """STATE records of one process, in time order: columns t_ns, state, detail."""
-        empty = np.empty((0, 3), dtype=np.int64)
-        return self._states_by_process().get(index, empty)
+        rows = self._states_by_process().get(index)
+        if rows is None:
+            return np.empty((0, 3), dtype=np.int64)
+        return self.records[rows][:, [0, 3, 4]]
 
     def _states_by_process(self) -> dict[int, np.ndarray]:
         # One sort of every STATE record by (process, time), cached per version: a summary asks for every
-        # lane, and one scan of all records per lane costs 64 scans of millions of rows.
+        # lane, and one scan of all records per lane costs 64 scans of millions of rows. Kept as row
+        # numbers (8 bytes a state, not 24): the rows are gathered when a lane is asked for.
         cached = self._states_cache
         if cached is not None and cached[0] == self.version:
             return cached[1]
@@ -215,10 +220,11 @@ class Trace:
         del lanes_of
         bounds = [*starts.tolist(), len(rows)]
         by_process = {}
+        times = recs[:, 0]
         for i, lane in enumerate(lanes.tolist()):
-            group = recs[rows[bounds[i]: bounds[i + 1]]][:, [0, 3, 4]]
-            if (np.diff(group[:, 0]) < 0).any():  # a process's own records arrive in order; the parent's may not
-                group = group[np.argsort(group[:, 0], kind="stable")]
+            group = rows[bounds[i]: bounds[i + 1]]
+            if (np.diff(times[group]) < 0).any():  # a process's own records arrive in order; the parent's may not
+                group = group[np.argsort(times[group], kind="stable")]
             by_process[lane] = group
         self._states_cache = (version, by_process)
         return by_process
@@ -267,7 +273,7 @@ class Trace:
             with zf.open("texts.json", "w", force_zip64=True) as member:
                 _write_json_list(member, self.texts.json_chunks(JSON_BATCH))
             with zf.open("records.npy", "w", force_zip64=True) as member:
-                np.save(member, self.records, allow_pickle=False)
+                _write_npy(member, self.records)
 
     @classmethod
     def load(cls, path: str, max_records: int | None = None, progress=None) -> Trace:
@@ -275,6 +281,7 @@ class Trace:
         meta, texts, records = read_trace_file(path, max_records, progress)
         trace = cls(meta)
         trace.texts = texts  # a TextLog, filled as the file was read
+        release_freed_memory()
         trace._buffer = records
         trace._count = len(records)
         trace.version += 1
@@ -344,6 +351,21 @@ class _Reordered:
         return self._block[at]
 
 
+def release_freed_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Reading a big file frees tens of MB in small blocks (its pieces' Python objects, numpy temporaries);
+    glibc keeps them for reuse, so a replay would hold them as long as it is open."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl): nothing to give back this way
+        pass
+
+
 def _outputs(outputs: Outputs | None):
     """The caller's set of outputs (renamed with the others), or a set of this one alone."""
     return nullcontext(outputs) if outputs is not None else Outputs()
@@ -355,6 +377,15 @@ def _write_json_list(member, chunks) -> None:
     for k, chunk in enumerate(chunks):
         member.write(((", " if k else "") + chunk).encode("utf-8"))
     member.write(b"]")
+
+
+def _write_npy(member, records: np.ndarray) -> None:
+    """``np.save`` of the records, in blocks of 2.5 MB (``np.save`` to a file that is not a real file copies
+    16 MB blocks twice over)."""
+    records = np.ascontiguousarray(records)
+    np.lib.format.write_array_header_1_0(member, np.lib.format.header_data_from_array_1_0(records))
+    for start in range(0, len(records), NPY_BLOCK):
+        member.write(records[start:start + NPY_BLOCK].tobytes())
 
 
 def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:

@@ -139,13 +139,15 @@ def _check_members(path: str, zf: zipfile.ZipFile, max_records: int) -> dict[str
 
 
 def _read_texts(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report) -> TextLog:
-    """The text events, checked, in a ``TextLog``: read a piece of ~1 MB at a time, so that millions of
-    events are never all Python objects at once. A member that is not the plain JSON list a trace holds
-    (or has any fault) is read again whole, as any other member, for the message that names the fault."""
-    raw = zf.read(info)
-    texts = _texts_in_pieces(path, raw, report)
+    """The text events, checked, in a ``TextLog``: read and parsed a piece of ~1 MB at a time, so that
+    neither the member's text nor its millions of events are ever all in memory as Python objects. A member
+    that is not the plain JSON list a trace holds (or has any fault) is read again whole, as any other
+    member, for the message that names the fault."""
+    texts = _texts_in_pieces(path, zf, info, report)
     if texts is None:
+        raw = zf.read(info)  # at most the declared size: zipfile stops there and checks the CRC
         items = _parse_json(path, info.filename, raw)
+        del raw
         report(0.5)
         check_texts(path, items, lambda k: report(0.5 + 0.5 * k / max(1, len(items))))
         texts = TextLog(items)
@@ -153,41 +155,59 @@ def _read_texts(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report) -
     return texts
 
 
-_PIECE = 1 << 20  # bytes of texts.json parsed at a time
+_PIECE = 1 << 20  # bytes of texts.json read and parsed at a time
 _JSON_SPACE = b" \t\n\r"
 
 
-def _texts_in_pieces(path: str, raw: bytes, report) -> TextLog | None:
-    """The events of a well-formed ``texts.json``, one piece (cut at the list's own commas) at a time; None
-    at the first fault of any kind: the caller reads it whole and says what it is."""
-    first = len(raw) - len(raw.lstrip(_JSON_SPACE))
-    last = len(raw.rstrip(_JSON_SPACE)) - 1
-    if last <= first or raw[first:first + 1] != b"[" or raw[last:last + 1] != b"]":
-        return None
-    cuts: list[int] = []
-    if json_depth(raw, cuts) > MAX_JSON_DEPTH:
-        return None
-    bounds = [first, *(c for c in cuts if first < c < last), last]
+def _texts_in_pieces(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report) -> TextLog | None:
+    """The events of a well-formed ``texts.json``, read a piece at a time and cut at the list's own commas
+    (``JsonScan``: the depth is checked before a piece is parsed); None at the first fault of any kind."""
     texts = TextLog()
-    done = 0
-    for k in range(len(bounds) - 1):
+    scan = JsonScan()
+    head, buffer, read = True, b"", 0
+
+    def add(piece: bytes) -> bool:
         try:
-            piece = raw[bounds[k] + 1:bounds[k + 1]].decode("utf-8")
-            if not piece.strip(" \t\n\r"):
-                if len(bounds) == 2:  # "[]": no events
-                    return texts
-                return None
-            items = json.loads("[" + piece + "]")
-            columns = check_texts(path, items, first=done)
-        except (ValueError, RecursionError, TraceFormatError):  # UnicodeDecodeError is a ValueError
-            return None
+            items = json.loads("[" + piece.decode("utf-8") + "]")  # UnicodeDecodeError is a ValueError
+            columns = check_texts(path, items, first=len(texts))
+        except (ValueError, RecursionError, TraceFormatError):
+            return False
+        if not items:
+            return False  # "[, ...]": not a list the whole member would parse as
         if columns is None:
             texts.extend(items)
         else:
             texts.extend_columns(*columns)
-        done += len(items)
-        report(bounds[k + 1] / len(raw))
-    return texts
+        return True
+
+    with zf.open(info) as fp:
+        while chunk := fp.read(_PIECE):  # reading to the end checks the CRC, as zf.read() does
+            read += len(chunk)
+            cuts: list[int] = []
+            scan.feed(chunk, len(buffer), cuts)
+            if scan.deepest > MAX_JSON_DEPTH:
+                return None
+            buffer += chunk
+            if head:
+                body = buffer.lstrip(_JSON_SPACE)
+                if not body:
+                    continue
+                if body[:1] != b"[":
+                    return None
+                skip = len(buffer) - len(body) + 1
+                buffer, cuts, head = buffer[skip:], [c - skip for c in cuts], False
+            if cuts:
+                if not add(buffer[:cuts[-1]]):
+                    return None
+                buffer = buffer[cuts[-1] + 1:]
+            report(read / max(1, info.file_size))
+    body = buffer.rstrip(_JSON_SPACE)
+    if head or body[-1:] != b"]":
+        return None
+    body = body[:-1]
+    if body.strip(_JSON_SPACE):
+        return texts if add(body) else None
+    return texts if not len(texts) else None  # "[]": no events; "[..., ]" is not JSON
 
 
 def _read_json(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
@@ -220,21 +240,37 @@ _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
 _DEPTH_CHUNK = 2**20  # bytes scanned at a time: a few MB of numpy temporaries, whatever the file's size
 
 
-def json_depth(raw: bytes, cuts: list | None = None) -> int:
+def json_depth(raw: bytes) -> int:
     """The deepest bracket nesting of JSON text, brackets inside strings not counted; no recursion.
 
     Scanned with numpy, a chunk at a time (a 40 MB member in ~0.1 s): a quote opens or closes a string
-    unless an odd run of backslashes escapes it; a bracket counts only outside strings. ``cuts``, if given,
-    receives the position of the last comma of each chunk that separates the items of the outermost list."""
+    unless an odd run of backslashes escapes it; a bracket counts only outside strings."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return 0  # cannot be too deep: skip the scan (every real meta and format member)
-    depth = deepest = 0
-    in_string = 0  # at the chunk's start
-    carry = 0  # backslashes that end the previous chunk
+    scan = JsonScan()
     for start in range(0, len(raw), _DEPTH_CHUNK):
-        piece = raw[start: start + _DEPTH_CHUNK]
+        scan.feed(raw[start: start + _DEPTH_CHUNK])
+    return scan.deepest
+
+
+class JsonScan:
+    """``json_depth`` fed a chunk at a time; ``cuts`` also receives where the outermost list's items part."""
+
+    def __init__(self):
+        self.depth = self.deepest = 0
+        self.in_string = 0  # at the next chunk's start
+        self.carry = 0  # backslashes that end the last chunk
+
+    def feed(self, piece: bytes, offset: int = 0, cuts: list | None = None) -> None:
+        """Scan the next ``piece``; ``cuts`` receives ``offset`` + the position of its last comma that
+        separates two items of the outermost list (none if it has none)."""
+        for start in range(0, len(piece), _DEPTH_CHUNK):
+            self._feed(piece[start: start + _DEPTH_CHUNK], offset + start, cuts)
+
+    def _feed(self, piece: bytes, offset: int, cuts: list | None) -> None:
         chars = np.frombuffer(piece, dtype=np.uint8)
         quotes = np.flatnonzero(chars == _QUOTE)
+        carry = self.carry
         if carry or b'\\"' in piece:  # some quote may be escaped: measure the backslash run before each
             positions = np.arange(len(chars), dtype=np.int32)
             last_plain = np.maximum.accumulate(np.where(chars == _BACKSLASH, -1, positions))
@@ -245,18 +281,17 @@ def json_depth(raw: bytes, cuts: list | None = None) -> int:
             quotes = quotes[run % 2 == 0]
         toggles = np.zeros(len(chars), dtype=np.uint8)
         toggles[quotes] = 1
-        inside = np.bitwise_xor.accumulate(toggles) ^ in_string
+        inside = np.bitwise_xor.accumulate(toggles) ^ self.in_string
         steps = np.where(inside == 0, _OPEN[chars], 0)
-        running = np.cumsum(steps, dtype=np.int32) + depth
-        deepest = max(deepest, int(running.max()))
+        running = np.cumsum(steps, dtype=np.int32) + self.depth
+        self.deepest = max(self.deepest, int(running.max()))
         if cuts is not None:
             between = np.flatnonzero((chars == _COMMA) & (inside == 0) & (running == 1))
             if len(between):
-                cuts.append(start + int(between[-1]))
-        depth, in_string = int(running[-1]), int(inside[-1])
+                cuts.append(offset + int(between[-1]))
+        self.depth, self.in_string = int(running[-1]), int(inside[-1])
         tail = len(piece) - len(piece.rstrip(b"\\"))  # backslashes that end this chunk
-        carry = carry + tail if tail == len(piece) else tail
-    return deepest
+        self.carry = carry + tail if tail == len(piece) else tail
 
 
 def _read_records(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_records: int,
