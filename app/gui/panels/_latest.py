@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 CHUNK = 1 << 18  # records scanned at a time: a replay's millions at once would cost ~80 MB of temporaries
 
 
