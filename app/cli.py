@@ -79,8 +79,11 @@ def _run_and_write(runner, timeout: float | None, outputs, lang: str, ended: str
             print(f"procscope: stopped by SIGTERM; {ended} and no output was written", file=sys.stderr)
             return None
         from app.core.summary import build_summary
+        from app.core.trace import release_freed_memory
 
+        release_freed_memory()  # what the run's receiving freed: the outputs are written on top of the rest
         summary = build_summary(trace)
+        release_freed_memory()
         _write_outputs(trace, summary, outputs, lang)
     return trace, summary
 
