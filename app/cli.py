@@ -79,8 +79,11 @@ def _run_and_write(runner, timeout: float | None, outputs, lang: str, ended: str
             print(f"procscope: stopped by SIGTERM; {ended} and no output was written", file=sys.stderr)
             return None
         from app.core.summary import build_summary
+        from app.core.trace import release_freed_memory
 
+        release_freed_memory()  # what the run's receiving freed: the outputs are written on top of the rest
         summary = build_summary(trace)
+        release_freed_memory()
         _write_outputs(trace, summary, outputs, lang)
     return trace, summary
 
@@ -375,8 +378,10 @@ class _ExportFailed(Exception):
 
 def _write_one(option: str, path: str, trace, summary: dict, lang: str, outs) -> None:
     if option == "--json":
+        from app.core.pairs import plain
+
         with outs.open(path) as out:
-            json.dump(summary, out, ensure_ascii=path == STDOUT, indent=2)
+            json.dump(summary, out, ensure_ascii=path == STDOUT, indent=2, default=plain)
             out.write("\n")
     elif option == "--trace":
         trace.save(path, outs)
@@ -441,8 +446,12 @@ def _print_human(trace, summary: dict, lang: str, stream) -> None:
         builtins.print(*parts, file=stream)
 
     names = {p["index"]: p["name"] for p in summary["processes"]}
-    for _t, index, _kind, text in sorted(trace.texts_of(ev.PRINT), key=lambda t: t[0]):
-        print(f"[{names.get(index, 'parent') if index >= 0 else 'parent'}] {text}")
+    texts = trace.texts
+    prints = texts.where(ev.PRINT)
+    prints = prints[texts.times()[prints].argsort(kind="stable")]  # in time order
+    for start in range(0, len(prints), 4096):  # a long run printed 640k lines: decoded a block at a time
+        for _t, index, _kind, text in texts.take(prints[start:start + 4096]):
+            print(f"[{names.get(index, 'parent') if index >= 0 else 'parent'}] {text}")
     result = summary["result"]
     print()
     print(f"{summary['lesson']} · {summary['start_method']} · {summary['status']} · {summary['duration_s']:.2f} s")

@@ -107,8 +107,10 @@ def iter_events(trace: Trace):
     pids = _assign_pids(trace, procs)
     by_process = _Grouped(records)
     texts: dict[int, list] = {}
-    for text in sorted(trace.texts, key=lambda t: t[0]):
-        if text[2] in _TEXT_NAMES and (text[1] in procs or text[1] == ev.PARENT_INDEX):
+    shown = trace.texts.where(tuple(_TEXT_NAMES))
+    shown = shown[np.argsort(trace.texts.times()[shown], kind="stable")]
+    for text in trace.texts.take(shown):
+        if text[1] in procs or text[1] == ev.PARENT_INDEX:
             texts.setdefault(text[1], []).append(text)
 
     def us(t_ns) -> float:

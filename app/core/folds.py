@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # trace.py imports this module: only the type checker reads t
     from app.core.trace import ProcessInfo, Trace
 
 _FACT_KINDS = (ev.META, ev.HELLO, ev.ERROR)  # text events that change Trace.processes()
+# records folded at a time: each costs ~100 bytes of temporaries (sorting, gathering, the interval block), so
+# a replay's 2M records at once would cost 200 MB for a moment
+FOLD_CHUNK = 1 << 18
 
 
 class Grow:
@@ -230,23 +233,24 @@ class LaneStore:
         new = records[self._records_seen :]
         self._records_seen = len(records)
         texts_now = len(trace.texts)
-        new_texts = trace.texts[self._texts_seen : texts_now]
+        new_texts = trace.texts[self._texts_seen : texts_now]  # columns: a long run's prints are not decoded
         self._texts_seen = texts_now
-        if not len(new) and not new_texts:
+        if not len(new) and not len(new_texts):
             return False
         times = [int(new[:, 0].max())] if len(new) else []
-        times += [int(t[0]) for t in new_texts]
+        times += [int(new_texts.times().max())] if len(new_texts) else []
         self.latest_ns = max(times) if self.latest_ns is None else max(self.latest_ns, *times)
         kinds = new[:, 2]
         refold: set[int] = set()
-        if any(t[2] in _FACT_KINDS for t in new_texts) or (kinds == ev.EXIT).any():
+        if np.isin(new_texts.kinds(), _FACT_KINDS).any() or (kinds == ev.EXIT).any():
             self.processes = trace.processes()
             self.processes_version += 1
             self.generation += 1  # an exit time ends an open state earlier than "now"
             for index, info in self.processes.items():
                 if index >= 0 and self._lane(index).set_info(info):
                     refold.add(index)
-        refold |= self._fold_states(new, kinds)
+        for start in range(0, len(new), FOLD_CHUNK):  # a replay's millions of states, a block at a time
+            refold |= self._fold_states(new[start:start + FOLD_CHUNK], kinds[start:start + FOLD_CHUNK])
         if refold:
             self.generation += 1
         for index in refold:

@@ -40,7 +40,8 @@ def build_summary(trace: Trace) -> dict:
             "time_in_state_s": trace.time_in_state(info.index, info),
             "errors": info.errors,
         })
-    parent_errors = [t[3] for t in trace.texts if t[1] < 0 and t[2] == ev.ERROR]
+    errors = trace.texts.where(ev.ERROR)  # by column: a long run's prints are not even decoded
+    parent_errors = trace.texts.payloads(errors[trace.texts.indexes()[errors] < 0])
     return {
         "lesson": lesson_id,
         "params": trace.meta.get("params", {}),

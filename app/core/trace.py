@@ -1,7 +1,8 @@
 """The recorded run: columnar events, per-process facts and intervals, save/load, CSV.
 
 A ``Trace`` is a fold over the event stream: numeric records in one
-``(N, 5)`` int64 array (t_ns, process, kind, a, b), text events in a list. It
+``(N, 5)`` int64 array (t_ns, process, kind, a, b), text events in a ``TextLog``
+(columns that read as a list of ``(t_ns, index, kind, payload)`` tuples). It
 holds nothing else but ``meta`` (lesson, parameters, start method, value slots,
 status), so a live run, a replayed file and the GUI's copy summarise alike.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import threading
 import zipfile
 from contextlib import nullcontext
@@ -25,6 +27,7 @@ from app.core import events as ev
 from app.core.atomic import Outputs
 from app.core.events import EXIT_CRASHED, EXIT_DONE, EXIT_HOW, EXIT_STOPPED, EXIT_TERMINATED  # noqa: F401 - re-exported
 from app.core.folds import lane_intervals, value_series
+from app.core.textlog import TextLog
 from app.core.trace_schema import TraceFormatError, read_trace_file
 
 __all__ = ["Trace", "TraceFormatError", "ProcessInfo"]  # TraceFormatError lives with the schema
@@ -32,6 +35,7 @@ __all__ = ["Trace", "TraceFormatError", "ProcessInfo"]  # TraceFormatError lives
 FOLD_PENDING = 65_536  # appended records waiting for a reader are folded in once this many (2.5 MB) arrived
 CSV_BLOCK = 16_384  # rows formatted at a time
 JSON_BATCH = 4096  # text events encoded at a time
+NPY_BLOCK = 65_536  # records written into a file at a time
 FORMAT_NAME = "procscope-trace"
 FORMAT_VERSION = 1
 _EMPTY = np.empty((0, ev.RECORD_FIELDS), dtype=np.int64)
@@ -65,7 +69,7 @@ class Trace:
 
     def __init__(self, meta: dict | None = None):
         self.meta: dict = dict(meta or {})
-        self.texts: list[tuple[int, int, int, object]] = []
+        self._texts = TextLog()
         self._buffer = _EMPTY
         self._count = 0
         self._pending: list[np.ndarray] = []
@@ -74,6 +78,16 @@ class Trace:
         self.version = 0  # bumps on every append: views redraw only what changed
         self._processes_cache: tuple[int, dict] | None = None
         self._states_cache: tuple[int, dict[int, np.ndarray]] | None = None
+
+    @property
+    def texts(self) -> TextLog:
+        """The text events: a ``TextLog`` (reads as a list of ``(t_ns, index, kind, payload)`` tuples)."""
+        return self._texts
+
+    @texts.setter
+    def texts(self, items) -> None:
+        self._texts = items if isinstance(items, TextLog) else TextLog(items)
+        self.version += 1
 
     # --- building ----------------------------------------------------------------
     def append(self, records: np.ndarray | None = None, texts=()) -> None:
@@ -125,11 +139,15 @@ class Trace:
 
     # --- reading -----------------------------------------------------------------
     def texts_of(self, kind: int, index: int | None = None) -> list:
-        return [t for t in self.texts if t[2] == kind and (index is None or t[1] == index)]
+        """The text events of one kind (and of one process), in the order they arrived."""
+        return self.texts.select(kind, index)
 
     def results(self, index: int | None = None) -> list:
         """RESULT payloads in time order, optionally of one process."""
-        return [t[3] for t in sorted(self.texts_of(ev.RESULT, index), key=lambda t: t[0])]
+        texts = self.texts
+        positions = texts.where(ev.RESULT, index)
+        positions = positions[np.argsort(texts.times()[positions], kind="stable")]
+        return texts.payloads(positions)
 
     def processes(self) -> dict[int, ProcessInfo]:
         """Every process of the run by lane index, folded from META, HELLO and EXIT.
@@ -150,9 +168,12 @@ class Trace:
         def get(index: int) -> ProcessInfo:
             return procs.setdefault(index, ProcessInfo(index))
 
-        # Only these kinds say who a process is: a long run's prints (hundreds of thousands) are not sorted
-        folded = (t for t in self.texts if t[2] in _PROCESS_TEXT_KINDS and t[1] != ev.PARENT_INDEX)
-        for t_ns, index, kind, payload in sorted(folded, key=lambda t: t[0]):
+        # Only these kinds say who a process is: a long run's prints (hundreds of thousands) are not even decoded
+        texts = self.texts
+        positions = texts.where(_PROCESS_TEXT_KINDS)
+        positions = positions[texts.indexes()[positions] != ev.PARENT_INDEX]
+        positions = positions[np.argsort(texts.times()[positions], kind="stable")]
+        for t_ns, index, kind, payload in texts.take(positions):
             if kind == ev.META:
                 info = get(index)
                 for key in ("name", "role", "requested_ns", "pid"):
@@ -176,26 +197,34 @@ class Trace:
 
     def states(self, index: int) -> np.ndarray:
         """STATE records of one process, in time order: columns t_ns, state, detail."""
-        empty = np.empty((0, 3), dtype=np.int64)
-        return self._states_by_process().get(index, empty)
+        rows = self._states_by_process().get(index)
+        if rows is None:
+            return np.empty((0, 3), dtype=np.int64)
+        return self.records[rows][:, [0, 3, 4]]
 
     def _states_by_process(self) -> dict[int, np.ndarray]:
         # One sort of every STATE record by (process, time), cached per version: a summary asks for every
-        # lane, and one scan of all records per lane costs 64 scans of millions of rows.
+        # lane, and one scan of all records per lane costs 64 scans of millions of rows. Kept as row
+        # numbers (8 bytes a state, not 24): the rows are gathered when a lane is asked for.
         cached = self._states_cache
         if cached is not None and cached[0] == self.version:
             return cached[1]
         version = self.version
         recs = self.records
-        mine = recs[recs[:, 2] == ev.STATE]
-        mine = mine[np.argsort(mine[:, 1], kind="stable")][:, [0, 1, 3, 4]]  # grouped by process
-        lanes, starts = np.unique(mine[:, 1], return_index=True)
-        bounds = [*starts.tolist(), len(mine)]
+        rows = np.flatnonzero(recs[:, 2] == ev.STATE)  # positions, not copies of the rows: a long run has millions
+        lanes_of = recs[rows, 1]
+        order = np.argsort(lanes_of, kind="stable")  # grouped by process
+        rows, lanes_of = rows[order], lanes_of[order]
+        del order
+        lanes, starts = np.unique(lanes_of, return_index=True)
+        del lanes_of
+        bounds = [*starts.tolist(), len(rows)]
         by_process = {}
+        times = recs[:, 0]
         for i, lane in enumerate(lanes.tolist()):
-            group = mine[bounds[i]: bounds[i + 1]][:, [0, 2, 3]]
-            if (np.diff(group[:, 0]) < 0).any():  # a process's own records arrive in order; the parent's may not
-                group = group[np.argsort(group[:, 0], kind="stable")]
+            group = rows[bounds[i]: bounds[i + 1]]
+            if (np.diff(times[group]) < 0).any():  # a process's own records arrive in order; the parent's may not
+                group = group[np.argsort(times[group], kind="stable")]
             by_process[lane] = group
         self._states_cache = (version, by_process)
         return by_process
@@ -227,7 +256,8 @@ class Trace:
             return int(self.meta["end_ns"])
         recs = self.records
         last = [int(recs[:, 0].max())] if len(recs) else []
-        last += [t[0] for t in self.texts]
+        times = self.texts.times()
+        last += [int(times.max())] if len(times) else []
         return max(last, default=self.t0_ns)
 
     # --- files ---------------------------------------------------------------------
@@ -241,16 +271,17 @@ class Trace:
             zf.writestr("format.json", json.dumps(header))
             zf.writestr("meta.json", json.dumps(self.meta, ensure_ascii=False))
             with zf.open("texts.json", "w", force_zip64=True) as member:
-                _write_json_list(member, self.texts)
+                _write_json_list(member, self.texts.json_chunks(JSON_BATCH))
             with zf.open("records.npy", "w", force_zip64=True) as member:
-                np.save(member, self.records, allow_pickle=False)
+                _write_npy(member, self.records)
 
     @classmethod
     def load(cls, path: str, max_records: int | None = None, progress=None) -> Trace:
         """A saved run, checked field by field against the schema (``trace_schema``) before anything is built."""
         meta, texts, records = read_trace_file(path, max_records, progress)
         trace = cls(meta)
-        trace.texts = [tuple(t) for t in texts]
+        trace.texts = texts  # a TextLog, filled as the file was read
+        release_freed_memory()
         trace._buffer = records
         trace._count = len(records)
         trace.version += 1
@@ -263,7 +294,7 @@ class Trace:
         records = self.records
         order = np.argsort(records[:, 0], kind="stable")
         all_texts = self.texts
-        text_times = np.fromiter((t[0] for t in all_texts), dtype=np.int64, count=len(all_texts))
+        text_times = all_texts.times()
         text_order = np.argsort(text_times, kind="stable")
         texts = _Reordered(all_texts, text_order)
         # where each text goes: after every record with a time at or before its own
@@ -301,16 +332,38 @@ class Trace:
 
 
 class _Reordered:
-    """``items`` in the order of ``order`` (numpy indexes), without a reordered copy of the list."""
+    """The events of a ``TextLog`` in the order of ``order`` (positions), read in order: decoded a block at a
+    time, never all at once."""
 
-    def __init__(self, items: list, order: np.ndarray):
-        self._items, self._order = items, order
+    def __init__(self, texts: TextLog, order: np.ndarray):
+        self._texts, self._order = texts, order
+        self._block: list = []
+        self._block_start = 0
 
     def __len__(self) -> int:
         return len(self._order)
 
     def __getitem__(self, position: int):
-        return self._items[self._order[position]]
+        at = position - self._block_start
+        if not 0 <= at < len(self._block):
+            self._block_start, at = position, 0
+            self._block = self._texts.take(self._order[position:position + CSV_BLOCK])
+        return self._block[at]
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Reading a big file frees tens of MB in small blocks (its pieces' Python objects, numpy temporaries);
+    glibc keeps them for reuse, so a replay would hold them as long as it is open."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl): nothing to give back this way
+        pass
 
 
 def _outputs(outputs: Outputs | None):
@@ -318,13 +371,21 @@ def _outputs(outputs: Outputs | None):
     return nullcontext(outputs) if outputs is not None else Outputs()
 
 
-def _write_json_list(member, items: list) -> None:
-    """``json.dumps(items)`` as UTF-8 into a binary file, a batch of items at a time."""
+def _write_json_list(member, chunks) -> None:
+    """A JSON list of the items in ``chunks`` (each some items' text, comma-separated), as UTF-8."""
     member.write(b"[")
-    for start in range(0, len(items), JSON_BATCH):
-        chunk = json.dumps(items[start:start + JSON_BATCH], ensure_ascii=False)[1:-1]
-        member.write(((", " if start else "") + chunk).encode("utf-8"))
+    for k, chunk in enumerate(chunks):
+        member.write(((", " if k else "") + chunk).encode("utf-8"))
     member.write(b"]")
+
+
+def _write_npy(member, records: np.ndarray) -> None:
+    """``np.save`` of the records, in blocks of 2.5 MB (``np.save`` to a file that is not a real file copies
+    16 MB blocks twice over)."""
+    records = np.ascontiguousarray(records)
+    np.lib.format.write_array_header_1_0(member, np.lib.format.header_data_from_array_1_0(records))
+    for start in range(0, len(records), NPY_BLOCK):
+        member.write(records[start:start + NPY_BLOCK].tobytes())
 
 
 def _describe(kind: int, a: int, b: int) -> tuple[str, object, object]:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.core.summary import build_summary
-from app.core.trace import Trace
+from app.core.trace import Trace, release_freed_memory
 from app.core.trace_schema import LoadCancelled
 
 
@@ -71,6 +71,7 @@ class TraceOpener(QObject):
         try:
             trace = Trace.load(path, max_records, progress)
             summary = build_summary(trace)
+            release_freed_memory()  # the summary's passes over millions of records freed tens of MB
         except LoadCancelled:
             self._done.emit(path, None, None, None)
         except Exception as exc:  # noqa: BLE001 - reported in the window, whatever it is

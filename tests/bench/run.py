@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The ones that time single frames or a single launch first: the 64-process ones leave a shared 2-core
 # machine busy for a while after them (see _settle).
 BENCHMARKS = ("render", "launch", "memory", "overhead", "start", "stop", "ingest", "latency", "memory_run",
-              "script_overhead")
+              "replay", "script_overhead")
 SETTLE = (20.0, 10.0)  # before each benchmark: until the CPUs are at most 20 % busy, for at most 10 s
 TIMEOUT_S = {"full": 420, "quick": 60}  # one benchmark's process, at most
 

@@ -135,7 +135,7 @@ def _members(trace: Trace | None = None) -> dict[str, bytes]:
     return {
         "format.json": json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION}).encode(),
         "meta.json": json.dumps(trace.meta).encode(),
-        "texts.json": json.dumps(trace.texts).encode(),
+        "texts.json": json.dumps(list(trace.texts)).encode(),
         "records.npy": _npy(trace.records),
     }
 

@@ -25,6 +25,7 @@ from app.core.params import ParamSpec, workers
 SHARINGS = ("global", "value", "array", "manager", "queue", "shared_memory")
 LOCKS = ("none", "lock", "rlock", "semaphore", "get_lock")
 HOLD_AT = ("between", "after")  # read → hold → write, or the tutorial's read → write → hold
+SHOWN_PAIRS = 200  # of a worker's reads and writes in its result row: the view shows the first 400 characters
 
 counter = 10  # the "global" strategy: a module-level variable, one copy per process
 
@@ -228,9 +229,7 @@ class Counter(Lesson):
         lost = None
         if actual is not None:
             lost = round((expected - actual) / step) if step else 0
-        views = sorted(({"worker": t[3]["worker"], "views": t[3]["views"], "index": t[1]}
-                        for t in trace.texts_of(ev.RESULT) if isinstance(t[3], dict) and "views" in t[3]),
-                       key=lambda r: r["worker"])
+        views = sorted(_worker_views(trace), key=lambda r: r["worker"])
         en, zh = _explain(sharing, lock, expected, actual, lost, views)
         if sharing not in ("global", "queue"):
             en, zh = f"{en} {_HOLD_NOTE[hold_at][0]}", f"{zh}{_HOLD_NOTE[hold_at][1]}"
@@ -285,7 +284,7 @@ class Counter(Lesson):
         for i, p in enumerate(workers):
             t = p.get("time_in_state_s") or {}
             mine = views.get(p["index"]) if views else by_number.get(i)
-            seen = " ".join(f"{a}→{b}" for a, b in mine or [])
+            seen = " ".join(f"{a}→{b}" for a, b in (mine or [])[:SHOWN_PAIRS])
             rows.append([names.get(p["index"], p.get("name")), seen or DASH, seconds(t.get("waiting", 0.0)),
                          seconds(t.get("holding", 0.0))])
         if rows:
@@ -311,6 +310,18 @@ _HOLD_NOTE = {
 }
 _HOLD_ROW = {"between": ("read → hold → write (between)", "读 → 停顿 → 写（between）"),
              "after": ("read → write → hold (after, as the tutorial)", "读 → 写 → 停顿（after，与教程相同）")}
+
+
+def _worker_views(trace):
+    """Each worker's reads and writes, one result decoded at a time (a long run lists 640k of them), each
+    kept as one array."""
+    from app.core.pairs import IntPairs  # numpy: not in a worker, which imports this module
+
+    texts = trace.texts
+    for position in texts.where(ev.RESULT).tolist():
+        _t, index, _kind, payload = texts[position]
+        if isinstance(payload, dict) and "views" in payload:
+            yield {"worker": payload["worker"], "views": IntPairs.of(payload["views"]), "index": index}
 
 
 def _explain(sharing, lock, expected, actual, lost, views):

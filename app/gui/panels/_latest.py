@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
+CHUNK = 1 << 18  # records scanned at a time: a replay's millions at once would cost ~80 MB of temporaries
+
 
 def latest_per_index(records: np.ndarray, kind: int, until_ns: int | None = None) -> dict[int, tuple[int, int, int]]:
-    """``{process index: (t_ns, a, b)}`` of the last record of ``kind`` per process.
+    """``{process index: (t_ns, a, b)}`` of the last record of ``kind`` per process (the latest in time; of
+    equal times, the last one).
 
-    Works on columns and positions (copying whole rows of a large array is what costs).
+    Works on columns and positions (copying whole rows of a large array is what costs), a block of records
+    at a time.
     """
+    latest: dict[int, tuple[int, int, int]] = {}
+    for start in range(0, len(records), CHUNK):
+        for index, rec in _latest_in(records[start:start + CHUNK], kind, until_ns).items():
+            old = latest.get(index)
+            if old is None or rec[0] >= old[0]:
+                latest[index] = rec
+    return latest
+
+
+def _latest_in(records: np.ndarray, kind: int, until_ns: int | None) -> dict[int, tuple[int, int, int]]:
     pos = np.flatnonzero(records[:, 2] == kind)
     times = records[pos, 0]
     if until_ns is not None:

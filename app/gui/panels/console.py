@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -59,6 +60,10 @@ def readable(color: str | QColor, background: str | QColor, minimum: float = MIN
                               color.blueF() + (target.blueF() - color.blueF()) * mix)
     return out
 ALL = -2  # the filter combo's data for "all processes" (the parent's index is -1)
+
+
+def _text(payload) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
 
 
 class ConsoleView(QWidget, TraceViewMixin):
@@ -137,28 +142,39 @@ class ConsoleView(QWidget, TraceViewMixin):
             self._clear()
         texts = trace.texts
         end = len(texts)
-        lines = []
-        for t_ns, index, kind, payload in texts[self._scanned:end]:
-            if kind in (ev.META, ev.HELLO):
-                name = payload.get("name") if isinstance(payload, dict) else None
-                if name:
-                    self._names[index] = name
-                continue
-            if kind not in (ev.PRINT, ev.ERROR):
-                continue
-            if self._cursor_ns is not None and t_ns > self._cursor_ns:
-                continue
+        new = texts[self._scanned:end]
+        kinds, lanes = new.kinds(), new.indexes()
+        for _t, index, _kind, payload in new.select((ev.META, ev.HELLO)):
+            name = payload.get("name") if isinstance(payload, dict) else None
+            if name:
+                self._names[index] = name
+        shown = (kinds == ev.PRINT) | (kinds == ev.ERROR)
+        if self._cursor_ns is not None:
+            shown &= new.times() <= self._cursor_ns
+        for index in np.unique(lanes[shown]).tolist():
             if index >= 0 and index not in self._names:
                 self._names[index] = self._default_name(index)
-            if self._filter is not None and index != self._filter:
-                continue
-            text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        if self._filter is not None:
+            shown &= lanes == self._filter
+        positions = np.flatnonzero(shown)
+        # Lines per event, counted on the stored text (a long run prints 640k): only the last max_lines
+        # lines are decoded, the others only counted
+        counts = new.byte_counts(positions, b"\n") + 1
+        errors = np.flatnonzero(kinds[positions] == ev.ERROR)
+        for k, (_t, _i, _kind, payload) in zip(errors.tolist(), new.take(positions[errors]), strict=True):
+            counts[k] = len(_text(payload).rstrip("\n").split("\n"))
+        tail = np.cumsum(counts[::-1])
+        first = len(positions) - int(np.searchsorted(tail, self.max_lines)) - 1
+        first = max(first, 0)
+        lines = []
+        for _t, index, kind, payload in new.take(positions[first:]):
+            text = _text(payload)
             parts = text.rstrip("\n").split("\n") if kind == ev.ERROR else text.split("\n")
             for part in parts:
                 lines.append((index, kind == ev.ERROR, part))
         self._scanned = end
         self._sync_combo()
-        self._append(lines)
+        self._append(lines, int(counts[:first].sum()))
 
     # --- public helpers ------------------------------------------------------------
     def set_filter(self, index: int | None) -> None:
@@ -193,7 +209,9 @@ class ConsoleView(QWidget, TraceViewMixin):
         self._rebuild = False
         self._update_note()
 
-    def _append(self, lines: list[tuple[int, bool, str]]) -> None:
+    def _append(self, lines: list[tuple[int, bool, str]], dropped: int = 0) -> None:
+        """Append ``lines``; ``dropped``: lines before them that were counted but not even decoded."""
+        self._total += dropped
         if not lines:
             return
         self._total += len(lines)

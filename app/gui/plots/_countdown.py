@@ -93,7 +93,7 @@ class DeadlockCountdown(QObject):
             return
         texts = trace.texts
         new, self._seen = texts[self._seen:], len(texts)
-        for _t, index, kind, payload in new:
+        for _t, index, kind, payload in new.select(ev.RESULT, ev.PARENT_INDEX):  # by column: prints not decoded
             if index == ev.PARENT_INDEX and kind == ev.RESULT and isinstance(payload, dict):
                 found = payload.get("deadlock")
                 if isinstance(found, dict) and (found.get("linger_s") or 0) > 0 and found.get("detected_ns"):

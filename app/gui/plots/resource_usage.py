@@ -160,7 +160,7 @@ class ResourcePlot(PlotControls, RunTimeAxis, pg.PlotWidget, TraceViewMixin):
         if texts_now != self._texts_seen:  # names come from META/HELLO texts; prints can be many
             new = trace.texts[max(self._texts_seen, 0):texts_now]
             self._texts_seen = texts_now
-            if any(kind in (ev.META, ev.HELLO) for _t, _i, kind, _p in new):
+            if np.isin(new.kinds(), (ev.META, ev.HELLO)).any():  # by column: prints are not decoded
                 procs = trace.processes()
                 shown = display_names(list(procs.values()))  # the lanes' names: pool workers numbered per run
                 self._names = {i: (shown[i] if p.name else str(i)) for i, p in procs.items()}
