@@ -320,7 +320,9 @@ class ActivityPlot(PlotControls, pg.PlotWidget, TraceViewMixin):
         if texts_now != self._texts_seen:  # only the new texts: prints can be many
             if self._texts_seen < 0:
                 self._steps = []
-            for t_ns, index, kind, payload in trace.texts[max(self._texts_seen, 0):texts_now]:
+            new_texts = trace.texts[max(self._texts_seen, 0):texts_now]
+            # only the parent's results and steps are read here: decoding every print of a long replay costs seconds
+            for t_ns, index, kind, payload in new_texts.select((ev.RESULT, ev.STEP), ev.PARENT_INDEX):
                 if (index == ev.PARENT_INDEX and kind == ev.RESULT and isinstance(payload, dict)
                         and isinstance(payload.get("deadlock"), dict) and self._deadlock_found is None):
                     self._deadlock_found = payload["deadlock"]
