@@ -286,10 +286,10 @@ class Runner:
         reader, writer = ctx.Pipe(duplex=False)
         if self._stepper is not None:
             target = self._stepper.gate(index, target)
-        process = ctx.Process(
-            target=probe_module.worker_entry, args=(target, writer, index, self.values["tempo"], tuple(args)),
-            name=name or f"Process-{index + 1}",
-        )
+        name = name or f"Process-{index + 1}"
+        entry, entry_args = probe_module.worker_process(ctx.get_start_method(), target, writer, index,
+                                                        self.values["tempo"], tuple(args), name)
+        process = ctx.Process(target=entry, args=entry_args, name=name)
         self._add_reader(reader)
         requested = perf_counter_ns()
         with self._lock:

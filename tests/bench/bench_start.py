@@ -3,7 +3,7 @@
 The time is from the moment the parent begins (just before ``Runner.run``;
 just before the first ``Process`` is made) to the moment the last child runs
 its first line: for the lesson, the first record its worker function makes
-(after the probe said hello); for the bare processes, a write of
+(after the probe's hello, checked); for the bare processes, a write of
 ``perf_counter_ns`` into a shared array (``perf_counter_ns`` is system-wide
 monotonic). Lesson and bare runs alternate, after one warm-up of each.
 """
@@ -33,6 +33,10 @@ def lesson_start_s(method: str, n: int) -> float:
     first = recs[(recs[:, 2] == ev.TASK) & (recs[:, 1] >= 0)]
     if len(first) != n:
         raise RuntimeError(f"{len(first)} of {n} workers ran their first line")
+    # what the time includes: each worker said hello (who it is, its pid, parent and __main__) before its first line
+    hello_ns = {index: t for t, index, kind, _payload in trace.texts if kind == ev.HELLO}
+    if any(hello_ns.get(index, t + 1) > t for t, index in first[:, :2].tolist()):
+        raise RuntimeError("a worker ran its first line before its hello")
     return (int(first[:, 0].max()) - begin) / 1e9
 
 
