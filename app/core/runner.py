@@ -36,6 +36,7 @@ from app.core.events import RunStatus
 from app.core.lessons import get_lesson
 from app.core.params import ParamError, resolve
 from app.core.pipe_waiter import PipeWaiter
+from app.core.priority import lower_priority
 from app.core.receiver_process import ReceiverProcess
 from app.core.sampler import Sampler
 from app.core.stepping import Stepper
@@ -80,7 +81,7 @@ class Runner:
     def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
                  listener=None, sample_hz: float | None = 4.0, schedule: list[int] | None = None,
                  stepping: bool = False, gates_open: bool = False, deadlock_linger_s: float = 0.0,
-                 receiver: str = "thread"):
+                 receiver: str = "thread", lower_priority: bool = False):
         if receiver not in RECEIVERS:
             raise ValueError(f"receiver must be one of {RECEIVERS}, not {receiver!r}")
         self.lesson = get_lesson(lesson_id)
@@ -124,6 +125,9 @@ class Runner:
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._receiving = True
         self._receiver_kind = receiver
+        # The window lowers the lesson's processes' priority so that it stays live (see app/core/priority.py)
+        self._lower_priority = lower_priority
+        self._lowered: set[int] = set()  # id(Process) of the pool workers and manager already lowered
         self.receiver_process: ReceiverProcess | None = None  # receiver="process": ProcScope's own process
         self._next_index = None
         self._waitfor = WaitForGraph()
@@ -299,6 +303,8 @@ class Runner:
             process.start()
         finally:
             writer.close()  # the child has its own copy; EOF then means the child is gone
+        if self._lower_priority:
+            lower_priority(process.pid)
         # Only a process that was started gets a lane: a stop during start-up reports what happened.
         self._hold_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested,
                                          "pid": process.pid}, requested)
@@ -328,7 +334,19 @@ class Runner:
         )
         with self._lock:
             self._pools.append(pool)
+        self._lower_extra()  # the pool started its workers in its constructor
         return pool
+
+    def _lower_extra(self) -> None:
+        """Lower the priority of the pool workers started since the last look (they are the pool's own
+        children: the pool starts them itself, in its constructor and from its own thread)."""
+        if not self._lower_priority:
+            return
+        with self._lock:
+            new = [p for p in self._extra if id(p) not in self._lowered and p.pid is not None]
+            self._lowered.update(id(p) for p in new)
+        for process in new:
+            lower_priority(process.pid)
 
     def make_manager(self):
         self.check()
@@ -340,6 +358,9 @@ class Runner:
                                         "requested_ns": perf_counter_ns()})
         manager.start(probe_module.manager_server_init, (writer, index, self.values["tempo"]))
         writer.close()
+        if self._lower_priority:
+            lower_priority(manager._process.pid)
+            self._lowered.add(id(manager._process))
         with self._lock:
             self._managers.append(manager)
             self._extra.append(manager._process)
@@ -413,6 +434,7 @@ class Runner:
             if self._interrupted:  # Ctrl+C on the command line
                 self.stop(RunStatus.STOPPED)
                 return
+            self._lower_extra()  # a pool's replacement workers (maxtasksperchild, a worker that died)
             gone = self._ended_processes(ended)
             now = perf_counter_ns()  # after the look: never before a death it reports
             for process in gone:

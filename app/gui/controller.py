@@ -99,7 +99,8 @@ class RunController(QObject):
             # hold every worker at its next step point
             stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
             runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
-                            deadlock_linger_s=deadlock_linger_s, receiver=receiver_kind())
+                            deadlock_linger_s=deadlock_linger_s, receiver=receiver_kind(),
+                            lower_priority=True)
         self.runner = runner
         self._paused_ns, self._paused_total_ns = None, 0
         self._thread = _RunThread(runner, self)
