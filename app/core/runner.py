@@ -2,13 +2,9 @@
 
 Lifecycle (``RunStatus``): ready → running → one of ``FINAL_STATUSES``.
 The lesson's parent-side code runs in the thread that calls ``Runner.run``
-(the CLI's main thread, the GUI's controller thread). With ``receiver="thread"``
-(the command line) a receiver thread waits on every worker's pipe and folds
-batches into the ``Trace``, and a sampler thread adds CPU and memory readings;
-with ``receiver="process"`` (the window) both run in a receiver process that
-writes into a shared-memory ring, and a pump thread here takes the ring's rows
-(``app.core.receiver_process``): the window's GIL no longer serves pipe reads.
-``stop()`` may be called from any thread: it is
+(the CLI's main thread, the GUI's controller thread). A receiver thread waits
+on every worker's pipe and folds batches into the ``Trace``; a sampler thread
+adds psutil readings. ``stop()`` may be called from any thread: it is
 cooperative first (the lesson's waits notice within ``POLL_S``) and then
 forceful (every process of the run is terminated, then killed).
 """
@@ -37,7 +33,6 @@ from app.core.lessons import get_lesson
 from app.core.params import ParamError, resolve
 from app.core.pipe_waiter import PipeWaiter
 from app.core.priority import lower_priority
-from app.core.receiver_process import ReceiverProcess
 from app.core.sampler import Sampler
 from app.core.stepping import Stepper
 from app.core.trace import Trace
@@ -59,7 +54,6 @@ assert max(ev.STATE, ev.VALUE, ev.VALUE_F, ev.TASK) < _FIRST_WAITFOR_KIND
 # (~35 ms each otherwise; the target: a lesson starts within 1.1× of bare multiprocessing). "__main__" is the default;
 # the catalogue brings every lesson module (the package alone imports none of them).
 FORKSERVER_PRELOAD = ["__main__", "app.core.probe", "app.core.lessons.catalogue"]
-RECEIVERS = ("thread", "process")  # where the workers' pipes are read: a thread of the app, or a process of its own
 
 class RunStopped(Exception):
     """Raised inside a lesson's parent code when the run is being stopped."""
@@ -81,9 +75,7 @@ class Runner:
     def __init__(self, lesson_id: str, given: dict | None = None, start_method: str = "spawn",
                  listener=None, sample_hz: float | None = 4.0, schedule: list[int] | None = None,
                  stepping: bool = False, gates_open: bool = False, deadlock_linger_s: float = 0.0,
-                 receiver: str = "thread", lower_priority: bool = False):
-        if receiver not in RECEIVERS:
-            raise ValueError(f"receiver must be one of {RECEIVERS}, not {receiver!r}")
+                 lower_priority: bool = False):
         self.lesson = get_lesson(lesson_id)
         self.values = resolve(self.lesson.params, given or {}, lesson_id)
         self.lesson.check(self.values)
@@ -124,11 +116,9 @@ class Runner:
         self._wake_pending = False  # a wake-up for them is on its way to the receiver
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._receiving = True
-        self._receiver_kind = receiver
         # The window lowers the lesson's processes' priority so that it stays live (see app/core/priority.py)
         self._lower_priority = lower_priority
         self._lowered: set[int] = set()  # id(Process) of the pool workers and manager already lowered
-        self.receiver_process: ReceiverProcess | None = None  # receiver="process": ProcScope's own process
         self._next_index = None
         self._waitfor = WaitForGraph()
         self._deadlock: dict | None = None
@@ -228,9 +218,6 @@ class Runner:
             texts.append((t_ns, index, kind, payload))
 
     def _add_reader(self, conn) -> None:
-        if self.receiver_process is not None:
-            self.receiver_process.add(conn)
-            return
         with self._lock:
             self._readers.add(conn)
             self._new_readers.append(conn)
@@ -532,20 +519,12 @@ class Runner:
         self._next_index = self.ctx.Value("i", 0)
         self.trace.meta["t0_ns"] = perf_counter_ns()
         self.trace.meta["status"] = RunStatus.RUNNING
-        receiver = None
-        if self._receiver_kind == "process":
-            self.receiver_process = _start_receiver_process(self)
-        if self.receiver_process is not None:
-            # ProcScope's own process: the process table shows it as such; it is never a lane
-            self.trace.meta["own_processes"] = [{"name": self.receiver_process.process.name,
-                                                 "pid": self.receiver_process.pid, "role": "receiver"}]
-        else:
-            receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
-            receiver.start()
+        receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
+        receiver.start()
         if self._stepper is not None:
             self._stepper.start()
         sampler = None
-        if self._sample_hz and receiver is not None:
+        if self._sample_hz:
             sampler = Sampler(self.live_pids, lambda recs: self.emit(recs), self._sample_hz)
             sampler.start()
         timer = None
@@ -587,11 +566,8 @@ class Runner:
             self._shutdown(stopped=status != RunStatus.DONE)
             kept = None  # noqa: F841 - the lesson's objects may go now
             self._receiving = False
-            if receiver is not None:
-                self._wake_w.send_bytes(b"")
-                receiver.join(timeout=DRAIN_S + 1)
-            else:
-                self.receiver_process.finish(DRAIN_S + 1)
+            self._wake_w.send_bytes(b"")
+            receiver.join(timeout=DRAIN_S + 1)
             if sampler is not None:
                 sampler.stop()
             self._record_exits()
@@ -773,19 +749,6 @@ class RunContext:
 
 
 _LITTLE = np.little_endian
-
-
-def _start_receiver_process(runner: Runner) -> ReceiverProcess | None:
-    """The window's receiver process, started; None (the receiver thread reads instead) if it cannot be:
-    no shared memory (a /dev/shm that is missing or full), no process left to start."""
-    receiver = ReceiverProcess(runner.ctx, runner.emit, runner._sample_hz, idle=lambda: bool(runner._pending))
-    try:
-        with _children_ignore_sigint():
-            receiver.start()
-    except OSError:
-        receiver.close()
-        return None
-    return receiver
 
 
 def _descendants(pids) -> list:

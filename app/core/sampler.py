@@ -16,6 +16,9 @@ import sys
 import threading
 from time import perf_counter_ns
 
+import numpy as np
+import psutil
+
 from app.core import events as ev
 
 SAMPLE_HZ = 4.0
@@ -66,7 +69,7 @@ class Sampler:
         self._clock = clock
         self._period = 1.0 / hz
         self._stop = threading.Event()
-        self._procs: dict = {}  # pid -> psutil.Process (without /proc)
+        self._procs: dict[int, psutil.Process] = {}
         self._stat = ProcStat() if ProcStat.available else None
         self._last: dict[int, tuple[int, float]] = {}  # pid -> (just before, CPU seconds) of its last reading
         # Pids found gone (or zombies): never read again, so a dead one costs nothing and a reused one
@@ -89,18 +92,6 @@ class Sampler:
             self.sample_once()
 
     def sample_once(self) -> None:
-        rows = self.sample_rows()
-        if rows:
-            import numpy as np
-
-            self._emit(np.array(rows, dtype=np.int64))
-
-    def is_gone(self, pid: int) -> bool:
-        """The process was found ended: it is never read again."""
-        return pid in self._gone
-
-    def sample_rows(self) -> list[tuple[int, int, int, int, int]]:
-        """One SAMPLE record per live process (none for a first reading, which only primes)."""
         rows = []
         for index, pid in list(self._pids().items()):
             if pid in self._gone:
@@ -109,7 +100,8 @@ class Sampler:
             if reading is not None:
                 cpu, rss = reading
                 rows.append((self._clock(), index, ev.SAMPLE, int(cpu * 100), rss))
-        return rows
+        if rows:
+            self._emit(np.array(rows, dtype=np.int64))
 
     def _read(self, pid: int) -> tuple[float, int] | None:
         """CPU % since the last reading and resident bytes; None for a first reading (it primes) or a gone process.
@@ -135,8 +127,6 @@ class Sampler:
         return 100.0 * (cpu_s - last[1]) / ((after - last[0]) / 1e9), rss
 
     def _read_psutil(self, pid: int) -> tuple[float, int] | None:
-        import psutil
-
         proc = self._procs.get(pid)
         try:
             if proc is None:

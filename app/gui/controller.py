@@ -5,18 +5,11 @@ GUI thread never waits on a process, a queue or a lock. The live ``Trace`` is
 shared: the runner's threads append to it (under its lock) and the window's
 display timer reads it — no per-event signal crosses threads.
 
-A lesson's workers are read by a receiver process of ProcScope's own
-(``Runner(receiver="process")``): the window's process then spends no GIL
-time on pipe reads or sampling, only one copy from a shared-memory ring per
-few milliseconds. ``PROCSCOPE_RECEIVER=thread`` brings back the in-process
-receiver thread (to compare the two).
-
 Phases: idle → running → stopping → one of ``FINAL_STATUSES`` (``RunStatus``), kept until the next run.
 """
 
 from __future__ import annotations
 
-import os
 from time import perf_counter_ns
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -28,11 +21,6 @@ from app.core.script import SCRIPT_LESSON
 from app.core.summary import summarize
 from app.core.trace import Trace
 from app.gui.state_names import IDLE, STOPPING
-
-
-def receiver_kind() -> str:
-    """Where the window's runs read their workers: ``process`` unless ``PROCSCOPE_RECEIVER=thread``."""
-    return "thread" if os.environ.get("PROCSCOPE_RECEIVER") == "thread" else "process"
 
 
 class _RunThread(QThread):
@@ -57,6 +45,8 @@ def WindowScriptRun(script: str, args=(), start_method: str | None = None):  # n
     """A ``ScriptRun`` as the window drives a lesson's ``Runner``: ``run()``, ``stop()``, ``trace``,
     ``live_pids()``, no stepper (Pause suspends its processes); no terminal in or out (the console tab
     shows what it prints); its working folder is the script's own, wherever the window was started from."""
+    import os
+
     from app.core.script.session import ScriptRun
 
     run = ScriptRun(script, args, start_method, quiet=True, cwd=os.path.dirname(os.path.abspath(script)))
@@ -99,8 +89,7 @@ class RunController(QObject):
             # hold every worker at its next step point
             stepping = self.step_mode or bool(get_lesson(lesson_id).step_points)
             runner = Runner(lesson_id, params, start_method, stepping=stepping, gates_open=not self.step_mode,
-                            deadlock_linger_s=deadlock_linger_s, receiver=receiver_kind(),
-                            lower_priority=True)
+                            deadlock_linger_s=deadlock_linger_s, lower_priority=True)
         self.runner = runner
         self._paused_ns, self._paused_total_ns = None, 0
         self._thread = _RunThread(runner, self)

@@ -3,9 +3,7 @@
 The rate counts from the start gun (every worker up and waiting) to the last
 event's arrival into the trace; lost = recorded − arrived. The baseline is the
 bare batched-Pipe sender (``bare.pipe_flood``) with the same workers and start
-method, measured in alternation with the lesson. ``ingest`` reads the workers
-as the command line does (the receiver thread); ``ingest_window`` as the
-window does (the receiver process and its shared-memory ring, pumped into the trace).
+method, measured in alternation with the lesson.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ METHOD = "spawn"
 TARGET_PER_S = 300_000
 
 
-def lesson_rate(workers: int, events: int, receiver: str = "thread") -> tuple[float, int]:
+def lesson_rate(workers: int, events: int) -> tuple[float, int]:
     """(events/s into the trace, events lost) of one run of the flood lesson."""
     last_arrival = [0]
 
@@ -33,8 +31,7 @@ def lesson_rate(workers: int, events: int, receiver: str = "thread") -> tuple[fl
         if records is not None and len(records) and (records[:, 2] == ev.VALUE).any():
             last_arrival[0] = perf_counter_ns()
 
-    runner = Runner("bench_flood", {"workers": workers, "events": events}, METHOD, listener=listener,
-                    receiver=receiver)
+    runner = Runner("bench_flood", {"workers": workers, "events": events}, METHOD, listener=listener)
     trace = runner.run(timeout=600)
     if runner.status != "done":
         raise RuntimeError(f"the flood run ended {runner.status}")
@@ -65,24 +62,17 @@ def bare_rate(workers: int, events: int) -> tuple[float, int]:
 def run(quick: bool) -> list[dict]:
     workers, events, repeats = (4, 2_000, 1) if quick else (64, 20_000, 3)
     register(Flood(workers, events))
-    rates, lost, bare_rates, bare_lost, win_rates, win_lost = [], [], [], [], [], []
-    for _ in range(repeats):  # alternate, so that the machine's noise hits all alike
+    rates, lost, bare_rates, bare_lost = [], [], [], []
+    for _ in range(repeats):  # alternate, so that the machine's noise hits both alike
         rate, gone = bare_rate(workers, events)
         bare_rates.append(rate)
         bare_lost.append(gone)
         rate, gone = lesson_rate(workers, events)
         rates.append(rate)
         lost.append(gone)
-        rate, gone = lesson_rate(workers, events, "process")
-        win_rates.append(rate)
-        win_lost.append(gone)
     note = f"{workers} workers × {events} events, {METHOD}; baseline: bare batched Pipe"
     return [
         figure("ingest", rates, "events/s", TARGET_PER_S, bare_rates, better="higher", quick=quick, note=note),
         figure("ingest_lost", lost, "events", 0, bare_lost, quick=quick, timing=False,
                note="events recorded by workers that never reached the trace"),
-        figure("ingest_window", win_rates, "events/s", TARGET_PER_S, bare_rates, better="higher", quick=quick,
-               note=f"{note}; the window's receiver process and shared-memory ring"),
-        figure("ingest_window_lost", win_lost, "events", 0, bare_lost, quick=quick, timing=False,
-               note="the same, through the receiver process"),
     ]

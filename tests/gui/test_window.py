@@ -121,20 +121,16 @@ def test_each_lesson_runs_from_the_gui(qtbot, window, lesson_id):
     # a found deadlock is the deadlock lesson's success ("done" for the CLI); the window says what it found
     assert window.phase_label.text() == ("deadlock found" if lesson_id == "deadlock" else "done")
     assert sorted(p["pid"] for p in summary["processes"]) == sorted(pids_of(window))
-    rows = {window.table.item(r, 0).text(): window.table.item(r, 3).text() for r in range(window.table.rowCount())}
-    # the lesson's processes, and ProcScope's own receiver process, shown as ProcScope's
-    assert rows.pop("procscope-receiver") == "ProcScope (receiver)"
-    assert set(rows) == {p["name"] for p in summary["processes"]}
-    own = window.trace.meta["own_processes"]
-    assert [o["name"] for o in own] == ["procscope-receiver"] and own[0]["pid"] not in pids_of(window)
+    rows = {window.table.item(r, 0).text() for r in range(window.table.rowCount())}
+    assert rows == {p["name"] for p in summary["processes"]}
     explanation = " ".join(summary["result"]["explanation"]["en"].split())
     shown = " ".join(window.result.toPlainText().split())
     assert explanation[:60] in shown, (explanation, shown)
     assert window.controller.process_count() == 0  # none of them is alive
     assert window.activity.lane_count() == len(window.trace.processes())
     assert window.findChild(object, "resultView").toPlainText().strip()
-    assert window.table.rowCount() == len(window.trace.processes()) + 1  # and the receiver process
-    assert_all_gone([*pids_of(window), own[0]["pid"]])
+    assert window.table.rowCount() == len(window.trace.processes())
+    assert_all_gone(pids_of(window))
     if lesson_id == "counter":
         assert summary["result"]["actual"] == summary["result"]["expected"] == 7
     if lesson_id == "deadlock":

@@ -4,10 +4,6 @@ Columns: name, pid, ppid, role, state (now, or at the cursor), start latency,
 exit code, how it ended, CPU % and memory (the latest psutil sample at or
 before the cursor). The state cell wears the state's colour (the same colours as the lanes).
 
-ProcScope's own processes of the run (``trace.meta["own_processes"]``: the
-window's receiver process) have a row of their own, below the lesson's and
-with the role "ProcScope": they are never a lane, nor one of the lesson's processes.
-
 Rows are updated in place (keyed by the process's lane index), with sorting
 switched off while they change and back on after, so a live refresh keeps the
 user's sort order, selection and scroll position.
@@ -39,8 +35,6 @@ ENDED_DONE = ev.EXIT_HOW[ev.EXIT_DONE]
 # how a process ended without its final event: killed by the run (stopped/terminated) or from outside (crashed)
 ENDED_KILLED = frozenset(ev.EXIT_HOW[how] for how in (ev.EXIT_CRASHED, ev.EXIT_TERMINATED, ev.EXIT_STOPPED))
 NOT_STARTED = "not started"
-OWN_ROLE = "procscope"  # the role shown for ProcScope's own processes
-_OWN_KEY = -1000  # their rows' keys: below every lane index (and the parent's, -1)
 
 
 class _Item(QTableWidgetItem):
@@ -114,7 +108,6 @@ class ProcessTable(QTableWidget, TraceViewMixin):
             "worker": self.tr("worker"),
             "pool": self.tr("pool worker"),
             "manager": self.tr("manager server"),
-            OWN_ROLE: self.tr("ProcScope (receiver)"),
         }
         self._widen = True
         self._drawn_version = -1
@@ -146,9 +139,8 @@ class ProcessTable(QTableWidget, TraceViewMixin):
                         self.setItem(row, col, item)
                     self.item(row, COL_NAME).setData(INDEX_ROLE, index)
                 self._fill(row, info, states.get(index), samples.get(index), cursor, trace)
-            own = self._own_rows(trace, rows)
             for index, row in sorted(rows.items(), key=lambda kv: -kv[1]):
-                if index not in procs and index not in own:
+                if index not in procs:
                     self.removeRow(row)
         finally:
             self.setSortingEnabled(sorting)  # re-sorts by the user's column and order
@@ -156,34 +148,6 @@ class ProcessTable(QTableWidget, TraceViewMixin):
         if self._widen:  # sized only when a text changed (a live run refreshes the table ~4 times a second)
             self._widen = False
             self.resizeColumnsToContents()
-
-    def _own_rows(self, trace: Trace, rows: dict[int, int]) -> set[int]:
-        """A row for each of ProcScope's own processes of the run; their keys."""
-        keys = set()
-        live = trace.meta.get("status") == RunStatus.RUNNING
-        for i, own in enumerate(trace.meta.get("own_processes") or ()):
-            if not isinstance(own, dict):
-                continue
-            key = _OWN_KEY - i
-            keys.add(key)
-            row = rows.get(key)
-            if row is None:
-                row = self.rowCount()
-                self.insertRow(row)
-                for col in range(COLUMNS):
-                    self.setItem(row, col, _Item())
-                self.item(row, COL_NAME).setData(INDEX_ROLE, key)
-            w = self._words
-            ended = RunStatus.RUNNING.value if live else ev.EXIT_HOW[ev.EXIT_DONE]
-            self._set(row, COL_NAME, str(own.get("name", "")), key)
-            self._set(row, COL_PID, _num(own.get("pid")), own.get("pid"))
-            self._set(row, COL_PPID, _num(trace.meta.get("parent_pid")), trace.meta.get("parent_pid"))
-            self._set(row, COL_ROLE, w[OWN_ROLE], OWN_ROLE)
-            self._set(row, COL_STATE, MISSING, None)
-            self._set(row, COL_ENDED, w.get(ended, ended), ended)
-            for col in (COL_LATENCY, COL_EXIT, COL_CPU, COL_MEMORY):
-                self._set(row, col, MISSING, None)
-        return keys
 
     # --- helpers -------------------------------------------------------------------
     def row_of(self, index: int) -> int | None:
