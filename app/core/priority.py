@@ -4,9 +4,10 @@
 30–100 ms at a time (measured with the thread's own ``/proc/thread-self/schedstat``: the wait was for a
 free CPU, not for the GIL). A process without privileges cannot raise its own priority, but it may
 lower its children's: the workers then get every CPU the window does not need, and the window gets the
-CPU as soon as it wants it. All of a run's processes are lowered alike, so what the lesson shows (who
-races whom, how long a pool takes on an otherwise idle machine) does not change. Only the window asks
-for it; the command line runs the lesson's processes as plain Python would.
+CPU as soon as it wants it. Each process is lowered when its hello arrives (it has started: importing
+and unpickling cost what they cost in plain Python, so the start order and start cost a lesson shows do
+not change), and all of a run's processes alike, so who races whom does not change either. Only the
+window asks for it; the command line runs the lesson's processes as plain Python would.
 """
 
 from __future__ import annotations

@@ -116,9 +116,10 @@ class Runner:
         self._wake_pending = False  # a wake-up for them is on its way to the receiver
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._receiving = True
-        # The window lowers the lesson's processes' priority so that it stays live (see app/core/priority.py)
+        # The window lowers the lesson's processes' priority so that it stays live (see app/core/priority.py):
+        # each one when its hello arrives, so that starting (importing, unpickling) costs what it costs in
+        # plain Python, and a pool's replacement workers and the manager's server are lowered alike
         self._lower_priority = lower_priority
-        self._lowered: set[int] = set()  # id(Process) of the pool workers and manager already lowered
         self._next_index = None
         self._waitfor = WaitForGraph()
         self._deadlock: dict | None = None
@@ -157,6 +158,8 @@ class Runner:
                 if (kind in (ev.HELLO, ev.META) and isinstance(payload, dict) and payload.get("pid")
                         and index not in self._ended_indexes):
                     self._pid_by_index[index] = payload["pid"]
+                    if kind == ev.HELLO and self._lower_priority:
+                        lower_priority(payload["pid"])
             if records is not None and len(records):
                 self._forget_ended(records)
             self.trace.append(records, texts)
@@ -290,8 +293,6 @@ class Runner:
             process.start()
         finally:
             writer.close()  # the child has its own copy; EOF then means the child is gone
-        if self._lower_priority:
-            lower_priority(process.pid)
         # Only a process that was started gets a lane: a stop during start-up reports what happened.
         self._hold_text(index, ev.META, {"name": process.name, "role": role, "requested_ns": requested,
                                          "pid": process.pid}, requested)
@@ -321,19 +322,7 @@ class Runner:
         )
         with self._lock:
             self._pools.append(pool)
-        self._lower_extra()  # the pool started its workers in its constructor
         return pool
-
-    def _lower_extra(self) -> None:
-        """Lower the priority of the pool workers started since the last look (they are the pool's own
-        children: the pool starts them itself, in its constructor and from its own thread)."""
-        if not self._lower_priority:
-            return
-        with self._lock:
-            new = [p for p in self._extra if id(p) not in self._lowered and p.pid is not None]
-            self._lowered.update(id(p) for p in new)
-        for process in new:
-            lower_priority(process.pid)
 
     def make_manager(self):
         self.check()
@@ -345,9 +334,6 @@ class Runner:
                                         "requested_ns": perf_counter_ns()})
         manager.start(probe_module.manager_server_init, (writer, index, self.values["tempo"]))
         writer.close()
-        if self._lower_priority:
-            lower_priority(manager._process.pid)
-            self._lowered.add(id(manager._process))
         with self._lock:
             self._managers.append(manager)
             self._extra.append(manager._process)
@@ -421,7 +407,6 @@ class Runner:
             if self._interrupted:  # Ctrl+C on the command line
                 self.stop(RunStatus.STOPPED)
                 return
-            self._lower_extra()  # a pool's replacement workers (maxtasksperchild, a worker that died)
             gone = self._ended_processes(ended)
             now = perf_counter_ns()  # after the look: never before a death it reports
             for process in gone:

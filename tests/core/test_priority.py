@@ -1,6 +1,7 @@
 """The window's runs lower the lesson's processes' priority (so that the window stays live); the command
-line's runs do not. Every process of the run is lowered: workers, pool workers (also the replacements a
-pool starts from its own thread) and the manager's server; ProcScope's own process keeps its priority."""
+line's runs do not. Every process of the run is lowered once its hello arrives: workers, pool workers (also
+the replacements a pool starts from its own thread) and the manager's server; ProcScope's own process keeps
+its priority."""
 
 from __future__ import annotations
 
