@@ -501,7 +501,14 @@ class Runner:
         if self.status != RunStatus.READY:
             raise RuntimeError("a Runner runs once")
         self.status = RunStatus.RUNNING
-        self._next_index = self.ctx.Value("i", 0)
+        # From the first line: creating the index Value may start multiprocessing's resource tracker,
+        # and Ctrl+C then must stop the run (a summary said), not unwind it (nothing said).
+        restore_sigint = _stop_on_sigint(self)
+        try:
+            self._next_index = self.ctx.Value("i", 0)
+        except BaseException:
+            restore_sigint()
+            raise
         self.trace.meta["t0_ns"] = perf_counter_ns()
         self.trace.meta["status"] = RunStatus.RUNNING
         receiver = threading.Thread(target=self._receive, name="procscope-receiver", daemon=True)
@@ -521,7 +528,6 @@ class Runner:
         watcher.start()
         status = RunStatus.DONE
         kept = None  # the lesson's frames, alive until its processes are gone (see below)
-        restore_sigint = _stop_on_sigint(self)
         try:
             with _children_ignore_sigint():
                 self.lesson.run(RunContext(self), self.values)

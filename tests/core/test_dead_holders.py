@@ -221,11 +221,38 @@ def _run_children(proc: subprocess.Popen) -> list[psutil.Process]:
     return [k for k in app.children(recursive=True) if k.pid not in helpers]
 
 
+def _is_spawned_worker(process: psutil.Process) -> bool:
+    try:
+        return "--multiprocessing-fork" in process.cmdline()
+    except psutil.Error:
+        return False
+
+
+def test_ctrl_c_while_the_run_begins_still_says_it_was_stopped():
+    # Ctrl+C at the first moment a child exists (multiprocessing's resource tracker, before any worker)
+    proc = _cli("run", "counter", "--set", "workers=2", "--set", "hold_s=30")
+    try:
+        wait_until(lambda: psutil.Process(proc.pid).children(), timeout=60, interval=0.001,
+                   what="the first child")
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, err
+    assert b"Traceback" not in err, err.decode("utf-8", "replace")
+    assert " · stopped · " in out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
 def test_ctrl_c_while_workers_start_stops_quietly():
     # Ctrl+C in a terminal reaches the whole process group: the app and every child starting
     proc = _cli("run", "counter", "--set", "workers=8", "--set", "hold_s=30")
     try:
-        wait_until(lambda: len(_run_children(proc)) >= 1, timeout=60, what="the first worker")
+        # a spawned worker that has exec'd (a child not yet exec'd shows the app's own command line, and
+        # may be multiprocessing's resource tracker starting)
+        wait_until(lambda: any(_is_spawned_worker(c) for c in _run_children(proc)), timeout=60,
+                   what="the first worker")
         children = _run_children(proc)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
