@@ -29,5 +29,5 @@ def lower_priority(pid: int | None) -> None:
             psutil.Process(pid).nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
         else:
             os.setpriority(os.PRIO_PROCESS, pid, NICE)
-    except (OSError, ImportError, Exception):  # noqa: BLE001 - gone already, or not allowed: run it as it is
+    except Exception:  # noqa: BLE001 - gone already, not allowed, or psutil missing: run it as it is
         pass

@@ -44,12 +44,14 @@ class _RunThread(QThread):
 def WindowScriptRun(script: str, args=(), start_method: str | None = None):  # noqa: N802 - a class to callers
     """A ``ScriptRun`` as the window drives a lesson's ``Runner``: ``run()``, ``stop()``, ``trace``,
     ``live_pids()``, no stepper (Pause suspends its processes); no terminal in or out (the console tab
-    shows what it prints); its working folder is the script's own, wherever the window was started from."""
+    shows what it prints); its working folder is the script's own, wherever the window was started from; its
+    processes run at a lower priority than the window, as a lesson's do."""
     import os
 
     from app.core.script.session import ScriptRun
 
-    run = ScriptRun(script, args, start_method, quiet=True, cwd=os.path.dirname(os.path.abspath(script)))
+    run = ScriptRun(script, args, start_method, quiet=True, cwd=os.path.dirname(os.path.abspath(script)),
+                    lower_priority=True)
     run.stepper = None
     return run
 

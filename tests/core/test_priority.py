@@ -83,3 +83,26 @@ def test_command_line_runs_keep_the_priority():
                       else None, 60, what="both workers up")
     assert set(seen) <= {base, None}
     _finish(runner, thread, out)
+
+
+def test_window_script_runs_lower_the_scripts_processes():
+    from app.core.script.session import ScriptRun
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    script = os.path.join(os.path.dirname(__file__), "scripts", "hangs.py")
+    run = ScriptRun(script, (), "spawn", sample_hz=None, quiet=True, lower_priority=True)
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.setdefault("trace", run.run(timeout=60)), daemon=True)
+    thread.start()
+    try:
+        # the script's main process and its child have said hello, and both are at the lowest priority
+        wait_until(lambda: len(run.live_pids()) == 2 and all(_nice(p) == NICE for p in run.live_pids().values()),
+                   60, what="the script's two processes lowered")
+        assert os.getpriority(os.PRIO_PROCESS, 0) == base
+    finally:
+        run.stop()
+        thread.join(60)
+    assert not thread.is_alive()
+    summary = build_summary(out["trace"])
+    assert len(summary["processes"]) == 2
+    assert_all_gone(p["pid"] for p in summary["processes"])

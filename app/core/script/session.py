@@ -27,6 +27,7 @@ import psutil
 
 from app.core import events as ev
 from app.core.events import RunStatus
+from app.core.priority import lower_priority
 from app.core.sampler import Sampler
 from app.core.script import SCRIPT_LESSON, protocol
 from app.core.trace import Trace
@@ -43,7 +44,7 @@ class ScriptRun:
 
     def __init__(self, script: str, args=(), start_method: str | None = None, listener=None,
                  sample_hz: float | None = 4.0, capture_output: bool = False, stdout=None, quiet: bool = False,
-                 cwd: str | None = None):
+                 cwd: str | None = None, lower_priority: bool = False):
         self.script = os.path.abspath(script)
         self.args = [str(a) for a in args]
         self.start_method = start_method
@@ -51,6 +52,7 @@ class ScriptRun:
         self._stdout = stdout  # where the script's standard output goes (None: ProcScope's)
         self.cwd = cwd  # the script's working folder (None: ProcScope's, as ``python SCRIPT`` from here)
         self.quiet = quiet  # the window's runs: no terminal in or out (the console tab shows the output)
+        self._lower_priority = lower_priority  # the window's runs: each process yields the CPU to the window
         self.status = RunStatus.READY
         self.exit_code: int | None = None
         self.output: dict[str, bytes] = {}
@@ -161,6 +163,8 @@ class ScriptRun:
             hello = {k: message.get(k) for k in ("name", "pid", "ppid", "role", "main_module", "main_file",
                                                  "start_method")}
             self._text(index, ev.HELLO, hello, message.get("t_ns"))
+            if self._lower_priority:  # once started, as a lesson's processes are (app/core/priority.py)
+                lower_priority(pid)
             return index
         if op == "started":
             self._lane(int(message["pid"]), {"name": message.get("name"), "role": message.get("role"),
