@@ -205,15 +205,19 @@ class Trace:
     def _states_by_process(self) -> dict[int, np.ndarray]:
         # One sort of every STATE record by (process, time), cached per version: a summary asks for every
         # lane, and one scan of all records per lane costs 64 scans of millions of rows. Kept as row
-        # numbers (8 bytes a state, not 24): the rows are gathered when a lane is asked for.
+        # numbers (4 bytes a state, not 24): the rows are gathered when a lane is asked for.
         cached = self._states_cache
         if cached is not None and cached[0] == self.version:
             return cached[1]
         version = self.version
         recs = self.records
         rows = np.flatnonzero(recs[:, 2] == ev.STATE)  # positions, not copies of the rows: a long run has millions
+        if len(recs) < 2**31:
+            rows = rows.astype(np.int32)  # 4 bytes a state, kept while the trace is shown
         lanes_of = recs[rows, 1]
-        order = np.argsort(lanes_of, kind="stable")  # grouped by process
+        if len(lanes_of) and lanes_of.min() >= -1 and lanes_of.max() < 2**15:
+            lanes_of = lanes_of.astype(np.int16)  # as lane indexes always are: 2 bytes a key
+        order = np.argsort(lanes_of, kind="stable")  # grouped by process (a radix sort of 16-bit keys)
         rows, lanes_of = rows[order], lanes_of[order]
         del order
         lanes, starts = np.unique(lanes_of, return_index=True)

@@ -483,6 +483,8 @@ class MainWindow(QMainWindow):
         for view in self.views:
             if view is self.result:
                 view.set_trace(trace, summary)
+            elif view is self.console:
+                view.set_trace(trace, defer=not live)  # an opened run's lines: when its tab is shown
             else:
                 view.set_trace(trace)
         self.replay.set_trace(trace, live=live)

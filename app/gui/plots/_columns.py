@@ -65,8 +65,32 @@ class ColumnGrid:
         return (self.width, self.first, self.count)
 
 
+STEP_POINTS = 1 << 18  # writes reduced at a time: each costs ~50 bytes of temporaries
+
+
 def step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.ndarray]:
     """Per curve and column of ``grid``: the lowest and highest value the step curve holds there.
+
+    Many writes (a replay's whole run) are reduced a run of columns at a time, each of ~``STEP_POINTS``
+    writes if they are spread evenly: a column's extremes depend only on the writes up to its right
+    edge, and 1.3M writes at once cost ~60 MB of temporaries for a moment.
+    """
+    parts = min(grid.count, -(-sum(len(curve[0]) for curve in curves) // STEP_POINTS))
+    if parts <= 1:
+        return _step_columns(curves, grid)
+    low = np.empty((len(curves), grid.count))
+    high = np.empty((len(curves), grid.count))
+    bounds = np.linspace(0, grid.count, parts + 1).astype(np.int64).tolist()
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b > a:
+            part = grid.part(grid.first + a)
+            part.count = b - a
+            low[:, a:b], high[:, a:b] = _step_columns(curves, part)
+    return low, high
+
+
+def _step_columns(curves: list[tuple], grid: ColumnGrid) -> tuple[np.ndarray, np.ndarray]:
+    """``step_columns`` of all the writes at once.
 
     ``curves``: (x, y, x_start, y_start, x_end) per curve — it holds ``y[i]`` from
     ``x[i]`` (sorted) to ``x[i + 1]``, begins at (``x_start``, ``y_start``) when
